@@ -1,0 +1,46 @@
+# The project's front door. `make run` and `make test` each do all set-up on a fresh
+# Debian/Ubuntu machine with Python >= 3.11: system libraries, .venv, pinned packages.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CORES  ?= all
+
+.PHONY: setup run report test lint bench test-slurm clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml tools/install-system-deps.sh
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	bash tools/install-system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## The main job: the whole chain on the embedded synthetic data set, then the HTML report.
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --profile profiles/default
+	$(MAKE) report
+
+report: $(STAMP)
+	$(BIN)/snakemake --cores 1 --profile profiles/default --report results/report.html
+
+## What CI runs.
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile workflow
+	$(BIN)/snakemake --lint --cores 1
+
+## Benchmarks; figures go to results/bench/.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+test-slurm: $(STAMP)
+	@echo "make test-slurm: the real-cluster test is issue 8 and does not exist yet" >&2; exit 2
+
+clean:
+	rm -rf results .snakemake

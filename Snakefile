@@ -1,0 +1,27 @@
+# microexp: RGB-D micro-expression recognition, from RealSense captures to the paper tables.
+# The order of work, caching and the cluster belong to Snakemake; the science lives in the
+# Python package `microexp` (workflow/microexp/). See README.md.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+wildcard_constraints:
+    subject=r"[0-9]+",
+    video=r"[0-9]+",
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/synthetic.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        synthetic_targets(),

@@ -1,0 +1,34 @@
+"""Logging for rule scripts: everything a job says goes to its Snakemake `log:` file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+
+def rule_logger(log_path: str | Path, name: str = "microexp") -> logging.Logger:
+    """Send the package's log records and Python warnings to `log_path` (and stderr).
+
+    Uncaught exceptions are logged with their traceback before Snakemake sees the failure,
+    so the job's log says why it died.
+    """
+    path = Path(log_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.FileHandler(path, mode="w"), logging.StreamHandler()]
+    root = logging.getLogger()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    warnings.simplefilter("default")
+
+    def log_uncaught(exc_type, exc, tb):
+        logging.getLogger(name).critical("uncaught exception", exc_info=(exc_type, exc, tb))
+        sys.__excepthook__(exc_type, exc, tb)
+
+    sys.excepthook = log_uncaught
+    return logging.getLogger(name)

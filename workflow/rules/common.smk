@@ -1,0 +1,78 @@
+# Shared by all rule files -- the sample lists, input functions and wildcard constraints.
+# The sample lists are computed once, when the workflow is parsed.
+import hashlib
+import json
+from pathlib import Path
+
+from microexp.synthetic.schedule import (
+    FORMAT_FRAMES,
+    FORMAT_REALSENSE,
+    SyntheticSettings,
+    plan_samples,
+)
+
+RESULTS = "results"
+LOGS = f"{RESULTS}/logs"
+BENCHMARKS = f"{RESULTS}/benchmarks"
+
+
+def fingerprint(*parts) -> str:
+    """A short stable hash of JSON-able parts: a rule's params carry it so that a changed
+    setting reruns exactly the jobs it affects."""
+    text = json.dumps(parts, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+SYNTHETIC = SyntheticSettings.from_config(config)
+SYNTHETIC_PLANS = {plan.sample: plan for plan in plan_samples(SYNTHETIC)}
+
+
+def synthetic_samples(fmt: str | None = None) -> list[str]:
+    """Synthetic sample ids, optionally only those written in one format."""
+    return [s for s, p in SYNTHETIC_PLANS.items() if fmt is None or p.format == fmt]
+
+
+def synthetic_subjects(fmt: str | None = None) -> list[str]:
+    return list(dict.fromkeys(SYNTHETIC_PLANS[s].subject for s in synthetic_samples(fmt)))
+
+
+def subjects_regex(fmt: str) -> str:
+    """Wildcard constraint matching exactly the subjects written in one format."""
+    return "|".join(synthetic_subjects(fmt)) or "(?!)"
+
+
+def synthetic_plan_fingerprint(wildcards) -> str:
+    """What decides a synthetic sample's bytes: its plan, the camera, the PLY choice and the
+    stage version. Changing the number of subjects does not touch existing samples."""
+    plan = SYNTHETIC_PLANS[f"{wildcards.subject}_{wildcards.video}"]
+    return fingerprint(
+        repr(plan),
+        SYNTHETIC.camera,
+        SYNTHETIC.depth_scale,
+        SYNTHETIC.ply_frames,
+        config["versions"]["synthetic"],
+    )
+
+
+# --- synthetic data set -----------------------------------------------------------
+SYNTHETIC_RAW = f"{RESULTS}/synthetic/raw"
+
+
+def raw_root(path: str) -> str:
+    """The raw data set root of an output two folders below it (truth/x.npz, dsme3d/x)."""
+    return str(Path(path).parent.parent)
+
+
+def synthetic_truth(fmt: str | None = None) -> list[str]:
+    return expand(f"{SYNTHETIC_RAW}/truth/{{sample}}.npz", sample=synthetic_samples(fmt))
+
+
+def synthetic_targets() -> list[str]:
+    targets = expand(
+        f"{RESULTS}/synthetic/figures/subject_{{subject}}.png", subject=synthetic_subjects()
+    )
+    if synthetic_samples(FORMAT_FRAMES):
+        targets.append(f"{SYNTHETIC_RAW}/dsme3d/micro-expression.xlsx")
+    if synthetic_samples(FORMAT_REALSENSE):
+        targets.append(f"{SYNTHETIC_RAW}/realsense/annotations.tsv")
+    return targets

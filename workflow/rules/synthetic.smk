@@ -1,0 +1,104 @@
+# The embedded synthetic RGB-D micro-expression data set (workflow/microexp/synthetic/).
+# One job per sample renders it and writes it in its capture format with its truth; the
+# annotation sheets and per-subject figures are gathered from the truth files.
+
+
+rule synthetic:
+    input:
+        synthetic_targets(),
+
+
+rule synthetic_frame_folder:
+    output:
+        folder=directory(f"{SYNTHETIC_RAW}/dsme3d/{{subject}}/{{subject}}_{{video}}"),
+        truth=f"{SYNTHETIC_RAW}/truth/{{subject}}_{{video}}.npz",
+    log:
+        f"{LOGS}/synthetic/{{subject}}_{{video}}.log",
+    benchmark:
+        f"{BENCHMARKS}/synthetic/{{subject}}_{{video}}.tsv"
+    wildcard_constraints:
+        subject=subjects_regex(FORMAT_FRAMES),
+    conda:
+        "../../envs/synthetic.yaml"
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        root=lambda wildcards, output: raw_root(output.truth),
+        fingerprint=synthetic_plan_fingerprint,
+    script:
+        "../scripts/synthetic_sample.py"
+
+
+rule synthetic_recording:
+    output:
+        recording=f"{SYNTHETIC_RAW}/realsense/{{subject}}/{{subject}}_{{video}}.db3",
+        truth=f"{SYNTHETIC_RAW}/truth/{{subject}}_{{video}}.npz",
+    log:
+        f"{LOGS}/synthetic/{{subject}}_{{video}}.log",
+    benchmark:
+        f"{BENCHMARKS}/synthetic/{{subject}}_{{video}}.tsv"
+    wildcard_constraints:
+        subject=subjects_regex(FORMAT_REALSENSE),
+    conda:
+        "../../envs/synthetic.yaml"
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        root=lambda wildcards, output: raw_root(output.truth),
+        fingerprint=synthetic_plan_fingerprint,
+    script:
+        "../scripts/synthetic_sample.py"
+
+
+rule synthetic_dsme3d_sheet:
+    input:
+        synthetic_truth(FORMAT_FRAMES),
+    output:
+        f"{SYNTHETIC_RAW}/dsme3d/micro-expression.xlsx",
+    log:
+        f"{LOGS}/synthetic/dsme3d_sheet.log",
+    conda:
+        "../../envs/synthetic.yaml"
+    params:
+        root=lambda wildcards, output: raw_root(output[0]),
+    script:
+        "../scripts/synthetic_annotations.py"
+
+
+rule synthetic_recording_sheet:
+    input:
+        synthetic_truth(FORMAT_REALSENSE),
+    output:
+        f"{SYNTHETIC_RAW}/realsense/annotations.tsv",
+    log:
+        f"{LOGS}/synthetic/realsense_sheet.log",
+    conda:
+        "../../envs/synthetic.yaml"
+    params:
+        root=lambda wildcards, output: raw_root(output[0]),
+    script:
+        "../scripts/synthetic_annotations.py"
+
+
+rule synthetic_subject_figure:
+    input:
+        lambda wildcards: expand(
+            f"{SYNTHETIC_RAW}/truth/{{sample}}.npz",
+            sample=[s for s, p in SYNTHETIC_PLANS.items() if p.subject == wildcards.subject],
+        ),
+    output:
+        report(
+            f"{RESULTS}/synthetic/figures/subject_{{subject}}.png",
+            caption="../report/synthetic_subject.rst",
+            category="Synthetic data set",
+        ),
+    log:
+        f"{LOGS}/synthetic/figure_{{subject}}.log",
+    conda:
+        "../../envs/synthetic.yaml"
+    params:
+        fingerprint=lambda wildcards: fingerprint(SYNTHETIC.camera, config["versions"]),
+    script:
+        "../scripts/synthetic_figure.py"
