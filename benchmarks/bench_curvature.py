@@ -1,0 +1,497 @@
+"""Benchmark: point-cloud principal curvatures (microexp) vs libigl's mesh principal_curvature.
+
+SPEC.md 5.2. Speed on a ~30k-point face-like surface (ellipsoid + nose + brows + mouth groove,
+1 mm grid, as a depth camera would sample a face at ~0.5 m) and accuracy against analytic
+curvatures, on that surface and on the analytic surfaces of the unit tests (sphere cap, cup,
+cylinder, saddle, plane, nose-like Gaussian bump), noise free and with 0.05 mm depth noise.
+
+libigl (PyPI `libigl`) is optional: without it the benchmark prints a note and measures microexp
+alone. libigl gets a mesh of the same vertices (grid cells or an xy Delaunay triangulation, faces
+oriented toward the camera so its signs match ours) and the same neighbourhood radius in its ball
+mode (its radius is an integer multiple of the mean edge length, so ours is set to match), plus
+its default 5-ring.
+
+Writes to `out_dir`: curvature.json (everything), curvature_accuracy.tsv, curvature_speed.tsv and
+curvature.png. Timings come from a shared machine: treat them as indicative, not exact.
+
+Run: python benchmarks/bench_curvature.py [out_dir]   (default results/bench)
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import ModuleType
+
+import numba
+import numpy as np
+from microexp.features.curvature import (
+    fit_principal_curvatures,
+    shape_index,
+    shape_index_bin,
+)
+from scipy.ndimage import binary_erosion
+from scipy.spatial import Delaunay
+
+Z0 = 500.0  # mm from the camera
+SPACING = 1.0  # mm between samples
+NOISE = 0.05  # mm of depth noise, along z
+IGL_RADIUS_EDGES = 5  # libigl's ball radius in mean edge lengths (an int in its API)
+REPEATS = 3
+SEED = 20240601
+
+Height = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+# --------------------------------------------------------------------------------------------
+# Surfaces: heights g(x, y) with z = Z0 + g (positive g is away from the camera)
+# --------------------------------------------------------------------------------------------
+
+
+def _face_height(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Ellipsoidal head, nose, two brow ridges, a mouth groove (mm, y grows downward)."""
+    a, b, c = 95.0, 115.0, 70.0
+    head = c * (1.0 - np.sqrt(np.clip(1.0 - (x / a) ** 2 - (y / b) ** 2, 1e-9, None)))
+    nose = 22.0 * np.exp(-(x**2 / (2 * 9.0**2) + (y - 5.0) ** 2 / (2 * 16.0**2)))
+    brows = sum(
+        5.0 * np.exp(-((x - side * 32.0) ** 2 / (2 * 14.0**2) + (y + 38.0) ** 2 / (2 * 5.0**2)))
+        for side in (-1.0, 1.0)
+    )
+    mouth = -3.0 * np.exp(-(x**2 / (2 * 20.0**2) + (y - 45.0) ** 2 / (2 * 3.5**2)))
+    return head - nose - brows - mouth
+
+
+def _cap(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return 30.0 - np.sqrt(30.0**2 - x**2 - y**2)
+
+
+def _cup(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return -_cap(x, y)
+
+
+def _cylinder(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return 25.0 - np.sqrt(25.0**2 - x**2)
+
+
+def _saddle(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (x**2 - y**2) / (2 * 30.0)
+
+
+def _plane(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return 0.3 * x - 0.2 * y
+
+
+def _bump(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return -15.0 * np.exp(-(x**2 + y**2) / (2 * 15.0**2))
+
+
+ANALYTIC: dict[str, Height] = {
+    "cap R30": _cap,
+    "cup R30": _cup,
+    "cylinder R25": _cylinder,
+    "saddle a30": _saddle,
+    "plane": _plane,
+    "gaussian bump": _bump,
+}
+ANALYTIC_HALF = 20.0  # mm half width of the analytic patches (inside the R30 sphere)
+
+
+def true_curvatures(height: Height, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Analytic (k1, k2) of z = Z0 + g(x, y), convex toward the camera positive (SPEC.md 5.2).
+
+    Derivatives by central differences of the closed-form height (step 1e-3 mm: truncation and
+    round-off both far below the errors measured here).
+    """
+    with np.errstate(invalid="ignore"):  # NaN truth just outside a patch's domain is not used
+        return _graph_curvatures(height, x, y, 1e-3)
+
+
+def _graph_curvatures(
+    height: Height, x: np.ndarray, y: np.ndarray, h: float
+) -> tuple[np.ndarray, np.ndarray]:
+    gx = (height(x + h, y) - height(x - h, y)) / (2 * h)
+    gy = (height(x, y + h) - height(x, y - h)) / (2 * h)
+    g0 = height(x, y)
+    gxx = (height(x + h, y) - 2 * g0 + height(x - h, y)) / h**2
+    gyy = (height(x, y + h) - 2 * g0 + height(x, y - h)) / h**2
+    gxy = (
+        height(x + h, y + h) - height(x + h, y - h) - height(x - h, y + h) + height(x - h, y - h)
+    ) / (4 * h**2)
+    e, f, g = 1 + gx**2, gx * gy, 1 + gy**2
+    w = np.sqrt(1 + gx**2 + gy**2)
+    ll, mm, nn = gxx / w, gxy / w, gyy / w
+    mean = (e * nn - 2 * f * mm + g * ll) / (2 * (e * g - f**2))
+    gauss = (ll * nn - mm**2) / (e * g - f**2)
+    disc = np.sqrt(np.maximum(mean**2 - gauss, 0.0))
+    return mean + disc, mean - disc
+
+
+@dataclass
+class Patch:
+    points: np.ndarray
+    faces: np.ndarray  # triangles, oriented toward the camera
+    interior: np.ndarray  # points whose neighbourhood is not cut by the patch border
+    true_k1: np.ndarray
+    true_k2: np.ndarray
+
+
+def _grid_patch(
+    height: Height,
+    inside: Callable,
+    half_x: float,
+    half_y: float,
+    noise: float,
+    margin: float,
+    rng: np.random.Generator,
+) -> Patch:
+    xs = np.arange(-half_x, half_x + 1e-9, SPACING)
+    ys = np.arange(-half_y, half_y + 1e-9, SPACING)
+    gx, gy = np.meshgrid(xs, ys)
+    mask = inside(gx, gy)
+    index = np.full(gx.shape, -1)
+    index[mask] = np.arange(mask.sum())
+    a, b, c, d = index[:-1, :-1], index[:-1, 1:], index[1:, :-1], index[1:, 1:]
+    faces = np.concatenate(
+        [np.stack([a, b, d], -1).reshape(-1, 3), np.stack([a, d, c], -1).reshape(-1, 3)]
+    )
+    faces = faces[(faces >= 0).all(axis=1)]
+    x, y = gx[mask], gy[mask]
+    points = np.column_stack([x, y, Z0 + height(x, y) + rng.normal(0, noise, x.shape)])
+    steps = int(np.ceil(margin / SPACING))
+    interior = binary_erosion(mask, iterations=steps, border_value=0)[mask]
+    k1, k2 = true_curvatures(height, x, y)
+    return Patch(points, _toward_camera(points, faces), interior, k1, k2)
+
+
+def _random_patch(height: Height, noise: float, margin: float, rng: np.random.Generator) -> Patch:
+    side = 2 * ANALYTIC_HALF
+    n = int(side**2 / SPACING**2)
+    xy = rng.uniform(-ANALYTIC_HALF, ANALYTIC_HALF, size=(n, 2))
+    x, y = xy[:, 0], xy[:, 1]
+    points = np.column_stack([x, y, Z0 + height(x, y) + rng.normal(0, noise, x.shape)])
+    faces = Delaunay(xy).simplices.astype(np.int64)
+    interior = (np.abs(x) < ANALYTIC_HALF - margin) & (np.abs(y) < ANALYTIC_HALF - margin)
+    k1, k2 = true_curvatures(height, x, y)
+    return Patch(points, _toward_camera(points, faces), interior, k1, k2)
+
+
+def _toward_camera(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    # libigl's curvature signs follow the face orientation: with normals toward the camera (-z)
+    # a cap facing the camera comes out positive, as in SPEC.md 5.2.
+    v0, v1, v2 = points[faces[:, 0]], points[faces[:, 1]], points[faces[:, 2]]
+    normal_z = np.cross(v1 - v0, v2 - v0)[:, 2]
+    faces = faces.copy()
+    faces[normal_z > 0] = faces[normal_z > 0][:, ::-1]
+    return np.ascontiguousarray(faces, dtype=np.int64)
+
+
+def face_patch(noise: float, margin: float, rng: np.random.Generator) -> Patch:
+    """The ~30k-point face-like crop."""
+
+    def inside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return (x / 95.0) ** 2 + (y / 115.0) ** 2 < 0.85
+
+    return _grid_patch(_face_height, inside, 95.0, 115.0, noise, margin, rng)
+
+
+def analytic_patch(
+    name: str, sampling: str, noise: float, margin: float, rng: np.random.Generator
+) -> Patch:
+    height = ANALYTIC[name]
+    if sampling == "random":
+        return _random_patch(height, noise, margin, rng)
+
+    def inside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.ones(x.shape, dtype=bool)
+
+    return _grid_patch(height, inside, ANALYTIC_HALF, ANALYTIC_HALF, noise, margin, rng)
+
+
+# --------------------------------------------------------------------------------------------
+# Methods
+# --------------------------------------------------------------------------------------------
+
+
+def _load_igl() -> ModuleType | None:
+    try:
+        import igl
+    except ImportError:
+        return None
+    return igl
+
+
+def mean_edge_length(points: np.ndarray, faces: np.ndarray) -> float:
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    edges = np.unique(np.sort(edges, axis=1), axis=0)
+    return float(np.linalg.norm(points[edges[:, 0]] - points[edges[:, 1]], axis=1).mean())
+
+
+Method = Callable[[Patch, float], tuple[np.ndarray, np.ndarray]]
+
+
+def _ours(normal_constraints: bool) -> Method:
+    def run(patch: Patch, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        fit = fit_principal_curvatures(
+            patch.points, radius, use_normal_constraints=normal_constraints
+        )
+        return fit.k1, fit.k2
+
+    return run
+
+
+def _libigl(igl: ModuleType, kring: bool) -> Method:
+    def run(patch: Patch, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        _, _, pv1, pv2, _ = igl.principal_curvature(
+            patch.points, patch.faces, radius=IGL_RADIUS_EDGES, useKring=kring
+        )
+        return np.maximum(pv1, pv2), np.minimum(pv1, pv2)
+
+    return run
+
+
+def methods(igl: ModuleType | None) -> dict[str, Method]:
+    found = {
+        "microexp jet": _ours(False),
+        "microexp jet + normal constraints": _ours(True),
+    }
+    if igl is not None:
+        found[f"libigl ball {IGL_RADIUS_EDGES} edges"] = _libigl(igl, kring=False)
+        found[f"libigl {IGL_RADIUS_EDGES}-ring"] = _libigl(igl, kring=True)
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Measurements
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Accuracy:
+    surface: str
+    sampling: str
+    noise_mm: float
+    method: str
+    radius_mm: float
+    n_points: int
+    n_interior: int
+    n_undefined: int
+    median_error: float  # of max(|k1 - k1_true|, |k2 - k2_true|), 1/mm
+    p90_error: float
+    median_error_pct_of_1_over_30mm: float
+    si_bin_agreement: float  # fraction of interior, non-planar points in the true SI bin
+
+
+def _accuracy(patch: Patch, k1: np.ndarray, k2: np.ndarray, **labels: object) -> Accuracy:
+    inner = patch.interior & np.isfinite(k1)
+    error = np.maximum(np.abs(k1 - patch.true_k1), np.abs(k2 - patch.true_k2))[inner]
+    true_si = shape_index(patch.true_k1[inner], patch.true_k2[inner], planar_tolerance=1e-4)
+    shaped = np.isfinite(true_si)
+    if shaped.any():
+        ours = shape_index_bin(shape_index(k1[inner][shaped], k2[inner][shaped]))
+        agreement = float(np.mean(ours == shape_index_bin(true_si[shaped])))
+    else:
+        agreement = float("nan")
+    return Accuracy(
+        n_points=len(patch.points),
+        n_interior=int(patch.interior.sum()),
+        n_undefined=int(np.count_nonzero(~np.isfinite(k1))),
+        median_error=float(np.median(error)),
+        p90_error=float(np.percentile(error, 90)),
+        median_error_pct_of_1_over_30mm=float(100 * np.median(error) * 30.0),
+        si_bin_agreement=agreement,
+        **labels,  # type: ignore[arg-type]
+    )
+
+
+def _best_time(run: Callable[[], object]) -> tuple[float, float, float]:
+    """Best and median wall time of REPEATS runs, and CPU time / wall time (threads used)."""
+    times = []
+    cpu = 0.0
+    for _ in range(REPEATS):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        run()
+        times.append(time.perf_counter() - start)
+        cpu += time.process_time() - start_cpu
+    return min(times), float(np.median(times)), cpu / sum(times)
+
+
+def main(out_dir: Path) -> dict:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(SEED)
+    igl = _load_igl()
+    if igl is None:
+        print("bench_curvature: libigl not installed (pip install libigl); measuring microexp only")
+    igl_version = importlib.metadata.version("libigl") if igl is not None else None
+    all_methods = methods(igl)
+
+    # ---- the face-like crop: speed and accuracy ---------------------------------------------
+    face = face_patch(0.0, margin=10.0, rng=rng)
+    radius = IGL_RADIUS_EDGES * mean_edge_length(face.points, face.faces)
+    face = face_patch(0.0, margin=radius + SPACING, rng=rng)
+    noisy_face = face_patch(NOISE, margin=radius + SPACING, rng=rng)
+    fit_principal_curvatures(face.points[:500], radius)  # JIT compile / cache load, not timed
+    fit_principal_curvatures(face.points[:500], radius, use_normal_constraints=True)
+    threads = numba.get_num_threads()
+    speed_rows = []
+    accuracy_rows: list[Accuracy] = []
+    face_results: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, method in all_methods.items():
+        settings = [threads] if name.startswith("libigl") else sorted({1, threads})
+        for n_threads in settings:
+            numba.set_num_threads(n_threads)
+            best, median, cores_busy = _best_time(lambda method=method: method(face, radius))
+            speed_rows.append(
+                {
+                    "method": name,
+                    "threads": n_threads if name.startswith("microexp") else "own",
+                    "cpu_per_wall": cores_busy,
+                    "n_points": len(face.points),
+                    "radius_mm": radius,
+                    "best_s": best,
+                    "median_s": median,
+                    "points_per_s": len(face.points) / best,
+                }
+            )
+        numba.set_num_threads(threads)
+        for patch, noise in ((face, 0.0), (noisy_face, NOISE)):
+            k1, k2 = method(patch, radius)
+            if noise == 0.0:
+                face_results[name] = (k1, k2)
+            accuracy_rows.append(
+                _accuracy(
+                    patch,
+                    k1,
+                    k2,
+                    surface="face-like",
+                    sampling="grid",
+                    noise_mm=noise,
+                    method=name,
+                    radius_mm=radius,
+                )
+            )
+
+    # ---- analytic surfaces ----------------------------------------------------------------
+    for surface in ANALYTIC:
+        for sampling in ("grid", "random"):
+            for noise in (0.0, NOISE):
+                patch = analytic_patch(surface, sampling, noise, margin=10.0, rng=rng)
+                for name, method in all_methods.items():
+                    k1, k2 = method(patch, radius)
+                    accuracy_rows.append(
+                        _accuracy(
+                            patch,
+                            k1,
+                            k2,
+                            surface=surface,
+                            sampling=sampling,
+                            noise_mm=noise,
+                            method=name,
+                            radius_mm=radius,
+                        )
+                    )
+
+    neighbours = fit_principal_curvatures(face.points, radius).neighbor_counts
+    summary = {
+        "note": "timings on a shared 2-core machine: indicative only",
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "numba_threads": threads,
+        "versions": {
+            "numpy": np.__version__,
+            "numba": numba.__version__,
+            "libigl": igl_version,
+        },
+        "face_like": {
+            "n_points": len(face.points),
+            "n_faces": len(face.faces),
+            "radius_mm": radius,
+            "median_neighbours": float(np.median(neighbours)),
+        },
+        "speed": speed_rows,
+        "accuracy": [asdict(row) for row in accuracy_rows],
+    }
+    (out_dir / "curvature.json").write_text(json.dumps(summary, indent=2) + "\n")
+    _write_tsv(out_dir / "curvature_speed.tsv", speed_rows)
+    _write_tsv(out_dir / "curvature_accuracy.tsv", [asdict(row) for row in accuracy_rows])
+    _plot(out_dir / "curvature.png", face, face_results, speed_rows, accuracy_rows)
+    for row in speed_rows:
+        print(f"{row['method']:40s} threads={row['threads']} {row['points_per_s']:>10.0f} pts/s")
+    return summary
+
+
+def _write_tsv(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter="\t")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _plot(
+    path: Path,
+    face: Patch,
+    face_results: dict,
+    speed_rows: list[dict],
+    accuracy_rows: list[Accuracy],
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(2, 2, figsize=(13, 10))
+    labels = [f"{r['method']}\n({r['threads']} thr)" for r in speed_rows]
+    axes[0, 0].barh(labels, [r["points_per_s"] / 1e3 for r in speed_rows], color="tab:blue")
+    axes[0, 0].set_xlabel("thousand points / s (best of 3; shared machine)")
+    axes[0, 0].set_title(f"speed, face-like crop, {len(face.points)} points")
+    axes[0, 0].invert_yaxis()
+
+    method_names = list(dict.fromkeys(r.method for r in accuracy_rows))
+    cases = list(
+        dict.fromkeys((r.surface, r.noise_mm) for r in accuracy_rows if r.sampling == "grid")
+    )
+    width = 0.8 / len(method_names)
+    for m, name in enumerate(method_names):
+        values = [
+            next(
+                r.median_error_pct_of_1_over_30mm
+                for r in accuracy_rows
+                if (r.surface, r.noise_mm, r.method, r.sampling) == (*case, name, "grid")
+            )
+            for case in cases
+        ]
+        axes[0, 1].bar(np.arange(len(cases)) + m * width, values, width, label=name)
+    axes[0, 1].set_xticks(np.arange(len(cases)) + 0.4 - width / 2)
+    axes[0, 1].set_xticklabels([f"{s}\n{n} mm" for s, n in cases], rotation=60, fontsize=7)
+    axes[0, 1].set_ylabel("median |k error|, % of 1/30 mm^-1")
+    axes[0, 1].set_title("accuracy on 1 mm grids")
+    axes[0, 1].legend(fontsize=7)
+
+    shown = [
+        n for n in face_results if n in ("microexp jet", f"libigl ball {IGL_RADIUS_EDGES} edges")
+    ]
+    for ax, name in zip(axes[1], shown, strict=False):
+        k1, k2 = face_results[name]
+        error = np.maximum(np.abs(k1 - face.true_k1), np.abs(k2 - face.true_k2))
+        error[~face.interior] = np.nan
+        image = ax.scatter(face.points[:, 0], face.points[:, 1], c=error, s=1, vmin=0, vmax=0.01)
+        ax.set_aspect("equal")
+        ax.invert_yaxis()
+        ax.set_title(f"{name}: max |k error| (1/mm), face-like, no noise")
+        figure.colorbar(image, ax=ax)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("results/bench"))
