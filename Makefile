@@ -37,6 +37,7 @@ lint: $(STAMP)
 
 ## Benchmarks; figures go to results/bench/.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks
 
 test-slurm: $(STAMP)
