@@ -1,0 +1,68 @@
+"""Write the ROS1 `.bag` test fixture with an old RealSense SDK (SPEC.md 2.1).
+
+Real D415 databases were recorded as ROS1 `.bag` files (SDK < 2.58); the pinned SDK records only
+ROS2 `.db3`. This script must therefore run under an old pyrealsense2 (see
+tools/make-bag-fixture.sh, which makes a throwaway environment for it). It writes the frames of
+`microexp.synthetic.recording.fixture_frames` with the package's own writer, so the tests can
+regenerate the expected content and compare exactly.
+
+The writer module is loaded from its file, not through the package, because the old
+environment has only numpy and pyrealsense2 installed.
+
+    python tools/make_bag_fixture.py [--frames 8] [--width 64] [--height 48] [OUT.bag]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WRITER = ROOT / "workflow" / "microexp" / "synthetic" / "recording.py"
+DEFAULT_OUT = ROOT / "tests" / "fixtures" / "realsense" / "d415_like_64x48.bag"
+
+
+def load_writer():
+    """The recording module, imported from its file without the rest of the package."""
+    spec = importlib.util.spec_from_file_location("microexp_recording", WRITER)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--height", type=int, default=48)
+    args = parser.parse_args(argv)
+    rec = load_writer()
+    version = rec.sdk_version()
+    if version is None or version[:2] >= rec.FIRST_DB3_SDK:
+        print(
+            f"pyrealsense2 {version} records .db3 only; run tools/make-bag-fixture.sh",
+            file=sys.stderr,
+        )
+        return 2
+    frames = rec.fixture_frames(args.frames, args.width, args.height)
+    summary = rec.write_recording(
+        args.out,
+        iter(frames),
+        color_intrinsics=rec.fixture_intrinsics(args.width, args.height),
+        depth_scale=0.001,
+        fps=60,
+        compress=True,
+    )
+    print(
+        f"{summary.path}: {summary.size_bytes} bytes, {summary.color_frames} color + "
+        f"{summary.depth_frames} depth frames, pyrealsense2 {'.'.join(map(str, version))}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
