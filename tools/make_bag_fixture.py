@@ -6,8 +6,8 @@ tools/make-bag-fixture.sh, which makes a throwaway environment for it). It write
 `microexp.synthetic.recording.fixture_frames` with the package's own writer, so the tests can
 regenerate the expected content and compare exactly.
 
-The writer module is loaded from its file, not through the package, because the old
-environment has only numpy and pyrealsense2 installed.
+The old environment has only numpy and pyrealsense2: the package is put on `sys.path` (it is
+not installed there) and only its writer, which needs nothing else, is imported.
 
     python tools/make_bag_fixture.py [--frames 8] [--width 64] [--height 48] [OUT.bag]
 """
@@ -15,22 +15,18 @@ environment has only numpy and pyrealsense2 installed.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WRITER = ROOT / "workflow" / "microexp" / "synthetic" / "recording.py"
 DEFAULT_OUT = ROOT / "tests" / "fixtures" / "realsense" / "d415_like_64x48.bag"
 
 
 def load_writer():
-    """The recording module, imported from its file without the rest of the package."""
-    spec = importlib.util.spec_from_file_location("microexp_recording", WRITER)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    """The recording module, from the source tree (the package is not installed here)."""
+    sys.path.insert(0, str(ROOT / "workflow"))
+    return importlib.import_module("microexp.synthetic.recording")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,16 +6,15 @@ exactly what `microexp.io.realsense` reads back from a real capture. The frames 
 pyrealsense2's own `software_device` + `recorder`, so the file is written by the SDK itself:
 ROS2 `.db3` with SDK >= 2.58 (the only format those versions record) and ROS1 `.bag` before.
 
-This module is deliberately self-contained (numpy, pyrealsense2 and the standard library only):
+This module needs only numpy, pyrealsense2 and `microexp.camera`:
 `tools/make_bag_fixture.py` runs it under an old SDK in a throwaway environment to produce the
-`.bag` fixture, where the rest of the package is not installed. For the same reason the value
-types shared with the reader (`Intrinsics`, `CaptureFrame`) and the container index readers
+`.bag` fixture, where the rest of the package's dependencies are not installed. For the same
+reason the value type shared with the reader (`CaptureFrame`) and the container index readers
 (`frame_counts`) live here and `microexp.io.realsense` imports them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import sqlite3
@@ -28,15 +27,7 @@ from typing import Any
 
 import numpy as np
 
-#: Distortion model names as pyrealsense2 spells them (`rs.distortion.<name>`).
-DISTORTION_MODELS = (
-    "none",
-    "brown_conrady",
-    "modified_brown_conrady",
-    "inverse_brown_conrady",
-    "ftheta",
-    "kannala_brandt4",
-)
+from microexp.camera import Intrinsics
 
 #: SDK versions from this one on record only ROS2 `.db3`; older ones only ROS1 `.bag`.
 FIRST_DB3_SDK = (2, 58)
@@ -49,54 +40,6 @@ _IMAGE_TOPIC = re.compile(r"^/device_\d+/sensor_\d+/([A-Za-z]+)_(\d+)/image/data
 
 class RecordingWriteError(RuntimeError):
     """The SDK did not write what it was given (missing frames, wrong container)."""
-
-
-@dataclass(frozen=True)
-class Intrinsics:
-    """Pinhole intrinsics of one stream, in pixels (RealSense convention, SPEC.md 2.1).
-
-    `cx`, `cy` are the principal point (`ppx`, `ppy` in pyrealsense2); pixel centres sit at
-    integer coordinates. `coeffs` are the five distortion coefficients of `model`.
-    """
-
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    model: str = "brown_conrady"
-    coeffs: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
-
-    def __post_init__(self) -> None:
-        if self.model not in DISTORTION_MODELS:
-            raise ValueError(f"unknown distortion model {self.model!r}; one of {DISTORTION_MODELS}")
-        coeffs = tuple(float(c) for c in self.coeffs)
-        if len(coeffs) != 5:
-            raise ValueError(f"need 5 distortion coefficients, got {len(coeffs)}")
-        object.__setattr__(self, "coeffs", coeffs)
-        for name in ("width", "height"):
-            object.__setattr__(self, name, int(getattr(self, name)))
-        for name in ("fx", "fy", "cx", "cy"):
-            object.__setattr__(self, name, float(getattr(self, name)))
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain-Python form for `.npz`/JSON outputs (coeffs as a list)."""
-        d = dataclasses.asdict(self)
-        d["coeffs"] = list(self.coeffs)
-        return d
-
-    @classmethod
-    def from_any(cls, value: Intrinsics | Mapping[str, Any]) -> Intrinsics:
-        """Accept an `Intrinsics` or a mapping with the same keys (`ppx`/`ppy` also allowed)."""
-        if isinstance(value, Intrinsics):
-            return value
-        m = dict(value)
-        if "ppx" in m:
-            m["cx"] = m.pop("ppx")
-        if "ppy" in m:
-            m["cy"] = m.pop("ppy")
-        return cls(**m)
 
 
 @dataclass(frozen=True)

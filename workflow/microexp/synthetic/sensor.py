@@ -1,0 +1,167 @@
+"""Intel RealSense D415-like capture artefacts for the synthetic data set.
+
+The renderer produces noise-free colour and metric depth; real D415 captures (DSME-3D section
+3.1) differ in ways every 3D stage must cope with (SPEC.md section 4: spatial/temporal filtering
+and hole filling exist because of them):
+
+* depth noise from sub-pixel disparity error: z = f b / d, so sigma_z = z^2 sigma_d / (f b),
+  about 0.6 mm at 0.5 m and 1.2 mm at 0.7 m for sigma_d = 0.08 px, b = 55 mm, f = 600 px;
+* 16-bit depth in 1 mm units, 0 meaning "no data";
+* no data where the second imager cannot see what the reference (left) imager sees: a band to
+  the left of every near object as wide as the disparity jump, plus a narrow band around all
+  depth discontinuities where the matching window straddles two surfaces;
+* no data on dark surfaces (too little texture and signal), more often the darker they are;
+* random small dropout blobs;
+* colour: Gaussian read noise plus signal-dependent shot noise, 8-bit RGB.
+
+Every function takes an explicit ``numpy.random.Generator`` so captures are reproducible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.special import ndtr
+
+
+@dataclass(frozen=True)
+class DepthSensorParams:
+    """D415 depth stream at 848 x 480 (defaults from Intel's depth-accuracy model)."""
+
+    focal_px: float = 600.0
+    baseline_mm: float = 55.0
+    subpixel_rms_px: float = 0.08
+    depth_unit_mm: float = 1.0
+    min_depth_mm: float = 300.0
+    max_depth_mm: float = 10000.0
+    occlusion_shadow: bool = True  # band left of near objects, as wide as the disparity jump
+    edge_jump_mm: float = 20.0  # neighbour depth step that counts as a discontinuity
+    edge_band_px: float = 2.5  # largest width of the band lost around discontinuities
+    dark_level: float = 45.0  # grey level (0-255) below which holes start
+    dark_hole_probability: float = 0.7  # hole probability on black
+    dropout_blobs_per_frame: float = 2.0
+    dropout_radius_px: tuple[float, float] = (2.0, 6.0)
+
+
+@dataclass(frozen=True)
+class ColorSensorParams:
+    """D415 RGB stream noise (digital numbers, 0-255)."""
+
+    read_noise_dn: float = 1.5
+    shot_noise_gain: float = 0.06  # variance per DN of signal
+
+
+def depth_noise_std_mm(depth_mm: np.ndarray, params: DepthSensorParams) -> np.ndarray:
+    """Standard deviation of depth noise (mm): sigma_z = z^2 sigma_d / (f b)."""
+    return depth_mm**2 * params.subpixel_rms_px / (params.focal_px * params.baseline_mm)
+
+
+def _smooth_normal(rng: np.random.Generator, shape: tuple[int, int], cell_px: int) -> np.ndarray:
+    """Spatially correlated random field with standard normal marginals."""
+    h, w = shape
+    coarse = rng.standard_normal((h // cell_px + 2, w // cell_px + 2)).astype(np.float32)
+    field = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
+    return field / (field.std() + 1e-6)
+
+
+def occlusion_shadow(depth_mm: np.ndarray, params: DepthSensorParams) -> np.ndarray:
+    """Pixels the right imager cannot see: left of a nearer surface by less than the disparity
+    jump. A pixel at column x lands at x - d(x) in the right image; it is hidden when some pixel
+    to its right lands further left."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        disparity = params.focal_px * params.baseline_mm / depth_mm
+    disparity = np.where(np.isfinite(disparity), disparity, 0.0)
+    right_x = np.arange(depth_mm.shape[1], dtype=np.float64)[None, :] - disparity
+    # Minimum of right_x over all pixels strictly to the right (reverse running minimum).
+    running = np.minimum.accumulate(right_x[:, ::-1], axis=1)[:, ::-1]
+    to_the_right = np.concatenate([running[:, 1:], np.full((len(right_x), 1), np.inf)], axis=1)
+    return to_the_right < right_x - 0.5
+
+
+def discontinuity_band(
+    depth_mm: np.ndarray, rng: np.random.Generator, params: DepthSensorParams
+) -> np.ndarray:
+    """Pixels within a randomly varying width (<= ``edge_band_px``) of a depth discontinuity."""
+    z = np.where(np.isfinite(depth_mm), depth_mm, 0.0)
+    jump = np.zeros(z.shape, bool)
+    step_x = np.abs(np.diff(z, axis=1)) > params.edge_jump_mm
+    step_y = np.abs(np.diff(z, axis=0)) > params.edge_jump_mm
+    jump[:, 1:] |= step_x
+    jump[:, :-1] |= step_x
+    jump[1:, :] |= step_y
+    jump[:-1, :] |= step_y
+    if not jump.any():
+        return jump
+    # The 3 x 3 mask runs single-threaded, so results do not depend on OpenCV's thread count.
+    distance = cv2.distanceTransform((~jump).astype(np.uint8), cv2.DIST_L2, 3)
+    near = distance <= params.edge_band_px
+    uniform = ndtr(_smooth_normal(rng, z.shape, 8)[near])
+    band = np.zeros_like(near)
+    band[near] = distance[near] <= params.edge_band_px * (0.3 + 0.7 * uniform)
+    return jump | band
+
+
+def dark_holes(gray: np.ndarray, rng: np.random.Generator, params: DepthSensorParams) -> np.ndarray:
+    """Holes on dark surfaces, probability rising from 0 at ``dark_level`` to the maximum on
+    black, in small correlated patches."""
+    darkness = np.clip((params.dark_level - gray) / params.dark_level, 0.0, 1.0)
+    field = _smooth_normal(rng, gray.shape, 3)
+    dark = darkness > 0.0
+    holes = np.zeros(gray.shape, bool)
+    holes[dark] = ndtr(field[dark]) < params.dark_hole_probability * darkness[dark]
+    return holes
+
+
+def dropout_blobs(
+    shape: tuple[int, int], rng: np.random.Generator, params: DepthSensorParams
+) -> np.ndarray:
+    """A Poisson number of small elliptic dropouts at random places."""
+    mask = np.zeros(shape, np.uint8)
+    for _ in range(rng.poisson(params.dropout_blobs_per_frame)):
+        centre = (int(rng.integers(shape[1])), int(rng.integers(shape[0])))
+        axes = tuple(round(r) for r in rng.uniform(*params.dropout_radius_px, size=2))
+        cv2.ellipse(mask, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
+    return mask.astype(bool)
+
+
+def capture_depth(
+    depth_mm: np.ndarray,
+    color: np.ndarray,
+    rng: np.random.Generator,
+    params: DepthSensorParams = DepthSensorParams(),
+) -> np.ndarray:
+    """What a D415 reports for a true depth map (mm; NaN or <= 0 = no surface) seen with the
+    registered ``color`` image: uint16 in ``depth_unit_mm`` units, 0 = no data."""
+    z = np.asarray(depth_mm, dtype=np.float64)
+    valid = np.isfinite(z) & (z > 0)
+    z = np.where(valid, z, 0.0)
+    noise = rng.standard_normal(z.shape, dtype=np.float32)
+    noisy = z + depth_noise_std_mm(z, params) * noise
+
+    gray = cv2.cvtColor(np.asarray(color, dtype=np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    holes = ~valid
+    if params.occlusion_shadow:
+        holes |= occlusion_shadow(np.where(valid, z, np.inf), params)
+    holes |= discontinuity_band(np.where(valid, z, np.nan), rng, params)
+    holes |= dark_holes(gray, rng, params)
+    holes |= dropout_blobs(z.shape, rng, params)
+    holes |= (noisy < params.min_depth_mm) | (noisy > params.max_depth_mm)
+
+    units = np.round(noisy / params.depth_unit_mm)
+    units = np.clip(units, 0, np.iinfo(np.uint16).max).astype(np.uint16)
+    units[holes] = 0
+    return units
+
+
+def capture_color(
+    color: np.ndarray,
+    rng: np.random.Generator,
+    params: ColorSensorParams = ColorSensorParams(),
+) -> np.ndarray:
+    """A noisy uint8 RGB capture of a noise-free colour image (read + shot noise)."""
+    signal = np.asarray(color, dtype=np.float32)
+    std = np.sqrt(params.read_noise_dn**2 + params.shot_noise_gain * signal)
+    noisy = signal + std * rng.standard_normal(signal.shape, dtype=np.float32)
+    return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
