@@ -33,13 +33,14 @@ from types import ModuleType
 
 import numba
 import numpy as np
+from scipy.ndimage import binary_erosion
+from scipy.spatial import Delaunay
+
 from microexp.features.curvature import (
     fit_principal_curvatures,
     shape_index,
     shape_index_bin,
 )
-from scipy.ndimage import binary_erosion
-from scipy.spatial import Delaunay
 
 Z0 = 500.0  # mm from the camera
 SPACING = 1.0  # mm between samples

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from scipy.ndimage import gaussian_filter
+
 from microexp.features.blocks import (
     DSME3D_GRIDS,
     DSME3D_OVERLAPS,
@@ -41,7 +43,6 @@ from microexp.features.blocks import (
     save_integral,
 )
 from microexp.features.lbptop import _lbptop_codes_reference, lbp_mapping, lbptop_codes
-from scipy.ndimage import gaussian_filter
 
 RADII = (1, 1, 4)
 NEIGHBORS = (8, 8, 8)

@@ -12,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+
 from microexp.io.annotations import (
     COLUMNS,
     EXTRA_COLUMNS,

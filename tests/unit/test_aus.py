@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from microexp.io.aus import AU, AUParseError, format_aus, parse_aus
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from microexp.features.blocks import (
     DSME3D_GRIDS,
     DSME3D_OVERLAPS,

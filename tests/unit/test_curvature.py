@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numba
 import numpy as np
 import pytest
+
 from microexp.features.curvature import (
     HK_TYPE_NAMES,
     SHAPE_INDEX_BIN_NAMES,

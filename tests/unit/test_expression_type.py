@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from microexp.io.expression_type import (
     CASME2_RULE,
     CASME3_RULE,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from microexp.features.curvature import HK_TYPE_NAMES, SHAPE_INDEX_BIN_NAMES, HKType
 from microexp.features.landmark_histograms import (
     DSME3D_LANDMARKS_23,

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+
 from microexp.features.lbptop import (
     _lbptop_codes_reference,
     basic_mapping,

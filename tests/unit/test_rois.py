@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from microexp.features.blocks import block_grid, block_histograms, integral_histograms
 from microexp.features.lbptop import lbp_mapping, lbptop_codes
 from microexp.features.rois import (

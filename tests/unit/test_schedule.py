@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+
 from microexp.synthetic.labels import canonical_aus, objective_class, self_reported_emotion
 from microexp.synthetic.motion import (
     HeadTrajectory,

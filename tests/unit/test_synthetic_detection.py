@@ -12,6 +12,7 @@ import cv2
 import dlib
 import numpy as np
 import pytest
+
 from microexp.face2d.detector import LandmarkDetector, shape_predictor_path
 from microexp.synthetic.actions import AU_NAMES, BLINK_AU
 from microexp.synthetic.face import make_subject

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from microexp.synthetic.actions import (
     AU_BUMPS,
     AU_LANDMARKS,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from microexp.features.tim import path_graph_laplacian, tim, tim_curve
 
 

@@ -24,6 +24,7 @@ DISTORTION_MODELS = (
     "kannala_brandt4",
 )
 
+
 @dataclass(frozen=True)
 class Intrinsics:
     """Pinhole intrinsics of one stream, in pixels (RealSense convention, SPEC.md 2.1).

@@ -253,9 +253,7 @@ class SubjectParameters:
     au_gain: tuple[float, ...]
 
 
-def draw_subject_parameters(
-    rng: np.random.Generator, intrinsics: Intrinsics
-) -> SubjectParameters:
+def draw_subject_parameters(rng: np.random.Generator, intrinsics: Intrinsics) -> SubjectParameters:
     """Draw a subject's parameters (ranges chosen for D415 captures of a seated person)."""
     u = rng.uniform
     skin_t = u(0.0, 1.0) * (len(SKIN_TONES) - 1)
@@ -751,9 +749,7 @@ def _au_fields_with_shading(
     return fields
 
 
-def make_subject(
-    index: int, seed: int, intrinsics: Intrinsics = D415_COLOR
-) -> SyntheticSubject:
+def make_subject(index: int, seed: int, intrinsics: Intrinsics = D415_COLOR) -> SyntheticSubject:
     """Build subject ``index`` of the data set seeded by ``seed`` (deterministic)."""
     rng = np.random.default_rng((seed, index))
     params = draw_subject_parameters(rng, intrinsics)

@@ -71,7 +71,10 @@ def subject_figure(settings: SyntheticSettings, truth_paths: list[Path], out: Pa
     axes[1].set_title(f"apex frame {apex} (captured) + truth")
     depth = apex_frame.depth[crop].astype(float) * settings.depth_scale * 1000.0
     depth[depth == 0] = np.nan
-    shown = axes[2].imshow(depth, cmap="viridis")
+    face_z = neutral.landmarks3d[:, 2]
+    shown = axes[2].imshow(
+        depth, cmap="viridis", vmin=face_z.min() - 15.0, vmax=face_z.max() + 60.0
+    )
     fig.colorbar(shown, ax=axes[2], fraction=0.046, label="mm (0 = hole, white)")
     axes[2].set_title("apex depth as captured")
     change = apex_render.depth_mm[crop].astype(float) - neutral.depth_mm[crop].astype(float)

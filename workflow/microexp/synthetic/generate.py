@@ -162,7 +162,7 @@ def write_point_cloud(
     frame: SyntheticFrame,
     intrinsics: Intrinsics,
     depth_scale: float,
-    margin: float = 0.35,
+    margin: float = 0.2,
 ) -> int:
     """Write the head region of a frame as a PLY point cloud in millimetres (binary, with
     color). Returns the number of points."""

@@ -299,6 +299,9 @@ def write_recording(
         raise ValueError(f"streams must be a non-empty subset of ('depth', 'color'), got {streams}")
     if color_format not in ("rgb8", "bgr8"):
         raise ValueError(f"color_format must be 'rgb8' or 'bgr8', not {color_format!r}")
+    if float(fps) != int(fps) or int(fps) <= 0:
+        raise ValueError(f"a RealSense stream has a whole positive frame rate, not {fps}")
+    fps = int(fps)
     color_intr = Intrinsics.from_any(color_intrinsics)
     depth_intr = color_intr if depth_intrinsics is None else Intrinsics.from_any(depth_intrinsics)
     extr = as_extrinsics_matrix(depth_to_color)

@@ -1,0 +1,40 @@
+"""Run the real workflow on the tiny integration config, once per test session."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INTEGRATION_CONFIG = ROOT / "tests" / "integration" / "config.yaml"
+
+
+def run_snakemake(workdir: Path, *targets: str, extra: tuple[str, ...] = ()) -> str:
+    """Run snakemake from the repository's Snakefile in `workdir`; return its output."""
+    command = [
+        sys.executable, "-m", "snakemake",
+        "--snakefile", str(ROOT / "Snakefile"),
+        "--directory", str(workdir),
+        "--configfile", str(ROOT / "config.yaml"), str(INTEGRATION_CONFIG),
+        "--cores", "2",
+        *extra,
+        *targets,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, cwd=workdir)
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise AssertionError(f"snakemake failed ({done.returncode}):\n{output[-6000:]}")
+    return output
+
+
+@pytest.fixture(scope="session")
+def synthetic_run(tmp_path_factory) -> Path:
+    """A working directory in which the `synthetic` target has been built."""
+    workdir = tmp_path_factory.mktemp("workflow")
+    shutil.copy(ROOT / "config.yaml", workdir / "config.yaml")
+    run_snakemake(workdir, "synthetic")
+    return workdir
