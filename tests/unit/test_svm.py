@@ -1,0 +1,178 @@
+"""SVM out-of-fold predictions: precomputed = direct, nothing fitted on test (SPEC.md 6)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_limits
+
+from microexp.learn.protocols import kfold_splits, loso_splits, nested_splits
+from microexp.learn.svm import (
+    PREDICTION_COLUMNS,
+    SVMParams,
+    classes_of,
+    cross_validate_svm,
+    cross_validate_svm_sweep,
+    probability_columns,
+    scale_features,
+)
+
+CLASSES = ["I", "II", "III"]
+
+
+def problem(n_subjects: int = 6, per_subject: int = 8, n_features: int = 40, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    subjects = [f"{k}" for k in range(n_subjects) for _ in range(per_subject)]
+    samples = [f"{s}_{k}" for k, s in enumerate(subjects)]
+    y = rng.integers(0, 3, len(samples))
+    features = rng.random((len(samples), n_features))
+    features[:, :3] += 0.8 * np.eye(3)[y]  # a learnable signal
+    return samples, subjects, [CLASSES[k] for k in y], features
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        SVMParams(kernel="poly", gamma=0.1, degree=4, coef0=1.0),  # CAS(ME)^2 section 3
+        SVMParams(kernel="rbf", gamma="scale", scaling="minmax"),
+        SVMParams(kernel="rbf", gamma="scale", scaling="none", C=10.0),
+        SVMParams(kernel="linear", scaling="zscore", C=0.5),
+        SVMParams(kernel="linear", scaling="l2"),
+        SVMParams(kernel="sigmoid", gamma="auto", coef0=0.0, scaling="zscore"),
+    ],
+)
+def test_precomputed_kernel_gives_the_direct_predictions(params: SVMParams) -> None:
+    samples, subjects, labels, features = problem()
+    splits = loso_splits(samples, subjects, labels)
+    direct = cross_validate_svm(features, samples, splits, params, seed=1, precompute=False)
+    shared = cross_validate_svm(features, samples, splits, params, seed=1, precompute=True)
+    columns = probability_columns(CLASSES)
+    assert (direct["predicted"] == shared["predicted"]).all()
+    # Probabilities agree to rounding (LIBSVM sees kernel values that differ in the last bits).
+    np.testing.assert_allclose(direct[columns], shared[columns], atol=5e-3)
+
+
+def test_prediction_table_schema_and_probabilities() -> None:
+    samples, subjects, labels, features = problem()
+    splits = kfold_splits(samples, subjects, labels, seed=2, n_splits=4, n_repeats=2)
+    params = SVMParams(kernel="linear")
+    table = cross_validate_svm(features, samples, splits, params, seed=3, classes=CLASSES)
+    assert list(table.columns) == [*PREDICTION_COLUMNS, "p_I", "p_II", "p_III"]
+    assert classes_of(table) == CLASSES
+    assert len(table) == 2 * len(samples)
+    probabilities = table[probability_columns(CLASSES)].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    assert (table["predicted"] == np.array(CLASSES)[probabilities.argmax(axis=1)]).all()
+    pd.testing.assert_frame_equal(
+        table[["sample", "repeat", "fold", "label"]], splits[["sample", "repeat", "fold", "label"]]
+    )
+    # With a learnable signal the SVM is well above chance (1/3). (Platt probabilities from 36
+    # training samples are rough: an rbf SVM at C = 1 is near chance here, as in sklearn itself.)
+    assert (table["predicted"] == table["label"]).mean() > 0.6
+    again = cross_validate_svm(features, samples, splits, params, seed=3, classes=CLASSES)
+    pd.testing.assert_frame_equal(table, again)
+
+
+def test_a_class_absent_from_training_still_gets_a_full_probability_row() -> None:
+    samples, subjects, labels, features = problem()
+    labels = list(labels)
+    for k, s in enumerate(subjects):  # subject 0 holds every sample of class III
+        if s == "0":
+            labels[k] = "III"
+        elif labels[k] == "III":
+            labels[k] = "I"
+    splits = loso_splits(samples, subjects, labels)
+    table = cross_validate_svm(features, samples, splits, SVMParams(), seed=0, classes=CLASSES)
+    held_out = table[table["subject"] == "0"]
+    assert (held_out["p_III"] == 0).all()
+    np.testing.assert_allclose(held_out[probability_columns(CLASSES)].sum(axis=1), 1.0)
+    assert (held_out["predicted"] != "III").all()
+
+
+def test_a_single_class_training_fold_predicts_that_class() -> None:
+    samples = ["a", "b", "c", "d"]
+    splits = loso_splits(samples, ["1", "1", "2", "3"], ["I", "I", "II", "II"])
+    features = np.arange(8, dtype=float).reshape(4, 2)
+    table = cross_validate_svm(features, samples, splits, SVMParams(), seed=0, classes=CLASSES)
+    # Fold of subject 1 trains on c, d (class II only).
+    assert table.loc[table["subject"] == "1", "p_II"].tolist() == [1.0, 1.0]
+    assert table.loc[table["subject"] == "1", "predicted"].tolist() == ["II", "II"]
+
+
+@pytest.mark.parametrize("precompute", [True, False])
+def test_nothing_is_fitted_on_the_test_fold(precompute: bool) -> None:
+    """A test sample's probabilities must not depend on the other test samples of its fold:
+    scaling, gamma="scale" and the SVM are fitted on training rows only."""
+    samples, subjects, labels, features = problem()
+    splits = loso_splits(samples, subjects, labels)
+    params = SVMParams(kernel="rbf", gamma="scale", scaling="zscore")
+    before = cross_validate_svm(features, samples, splits, params, seed=0, precompute=precompute)
+    fold0 = [k for k, s in enumerate(subjects) if s == "0"]
+    changed = features.copy()
+    changed[fold0[1:]] *= 50.0  # wild values in every other test sample of fold 0
+    after = cross_validate_svm(changed, samples, splits, params, seed=0, precompute=precompute)
+    row = before.index[before["sample"] == samples[fold0[0]]]
+    columns = probability_columns(CLASSES)
+    np.testing.assert_array_equal(before.loc[row, columns], after.loc[row, columns])
+
+
+def test_scaling_uses_training_statistics() -> None:
+    train = np.array([[0.0, 5.0], [2.0, 5.0]])
+    test = np.array([[4.0, 7.0]])
+    scaled_train, scaled_test = scale_features(train, test, "minmax")
+    np.testing.assert_array_equal(scaled_train, [[0.0, 0.0], [1.0, 0.0]])
+    np.testing.assert_array_equal(scaled_test, [[2.0, 2.0]])  # constant feature: range 1
+    _, z_test = scale_features(train, test, "zscore")
+    np.testing.assert_array_equal(z_test, [[3.0, 2.0]])
+
+
+def test_results_do_not_depend_on_the_blas_thread_count() -> None:
+    samples, subjects, labels, features = problem(n_features=400)
+    splits = loso_splits(samples, subjects, labels)
+    params = SVMParams(kernel="rbf", scaling="zscore")
+    tables = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads):
+            tables.append(cross_validate_svm(features, samples, splits, params, seed=0))
+    pd.testing.assert_frame_equal(*tables)
+
+
+def test_sweep_shares_grams_and_matches_single_runs() -> None:
+    samples, subjects, labels, features = problem(4, 6)
+    splits = loso_splits(samples, subjects, labels)
+    settings = [SVMParams(kernel="rbf", C=c, gamma=g) for c in (1.0, 10.0) for g in (0.5, "scale")]
+    swept = cross_validate_svm_sweep(features, samples, splits, settings, seed=4)
+    for params, table in zip(settings, swept, strict=True):
+        pd.testing.assert_frame_equal(
+            table, cross_validate_svm(features, samples, splits, params, seed=4)
+        )
+
+
+def test_nested_split_tables_are_predicted_per_outer_fold() -> None:
+    samples, subjects, labels, features = problem(4, 6)
+    inner = nested_splits(loso_splits(samples, subjects, labels), "loso", seed=0)
+    table = cross_validate_svm(features, samples, inner, SVMParams(), seed=0, classes=CLASSES)
+    assert list(table.columns[:2]) == ["outer_repeat", "outer_fold"]
+    assert len(table) == len(inner) == 4 * 18
+
+
+def test_config_parsing_and_input_checks() -> None:
+    params = SVMParams.from_config(
+        {"kernel": "poly", "C": "1", "gamma": 0.1, "degree": 4, "coef0": 1}
+    )
+    assert params == SVMParams(kernel="poly", C=1.0, gamma=0.1, degree=4, coef0=1.0)
+    with pytest.raises(ValueError, match="unknown SVM keys"):
+        SVMParams.from_config({"kernal": "rbf"})
+    with pytest.raises(ValueError, match="kernel"):
+        SVMParams(kernel="precomputed")
+    samples, subjects, labels, features = problem(2, 4)
+    splits = loso_splits(samples, subjects, labels)
+    with pytest.raises(ValueError, match="no features"):
+        cross_validate_svm(features[:-1], samples[:-1], splits, SVMParams(), seed=0)
+    with pytest.raises(ValueError, match="not among the classes"):
+        cross_validate_svm(features, samples, splits, SVMParams(), seed=0, classes=["I"])
+    bad = features.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        cross_validate_svm(bad, samples, splits, SVMParams(), seed=0)
