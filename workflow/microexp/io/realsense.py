@@ -26,12 +26,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from microexp.synthetic.recording import (
-    CaptureFrame,
-    Intrinsics,
-    container_of,
-    frame_counts,
-)
+from microexp.camera import Intrinsics
+from microexp.synthetic.recording import CaptureFrame, container_of, frame_counts
 
 __all__ = [
     "CaptureFrame",
