@@ -15,13 +15,17 @@ validate(config, "workflow/schemas/config.schema.yaml")
 wildcard_constraints:
     subject=r"[0-9]+",
     video=r"[0-9]+",
+    dataset="|".join(config["datasets"]),
+    sample=r"[^/]+",
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synthetic.smk"
+include: "workflow/rules/ingest.smk"
 
 
 rule all:
     default_target: True
     input:
         synthetic_targets(),
+        ingest_targets(),

@@ -13,16 +13,22 @@ ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION_CONFIG = ROOT / "tests" / "integration" / "config.yaml"
 
 
-def run_snakemake(workdir: Path, *targets: str, extra: tuple[str, ...] = ()) -> str:
-    """Run snakemake from the repository's Snakefile in `workdir`; return its output."""
+def run_snakemake(
+    workdir: Path,
+    *targets: str,
+    configfiles: tuple[Path, ...] = (),
+    extra: tuple[str, ...] = (),
+) -> str:
+    """Run snakemake from the repository's Snakefile in `workdir` on the integration config
+    (plus `configfiles`); return its output."""
     command = [
         sys.executable, "-m", "snakemake",
+        *targets,
         "--snakefile", str(ROOT / "Snakefile"),
         "--directory", str(workdir),
-        "--configfile", str(ROOT / "config.yaml"), str(INTEGRATION_CONFIG),
         "--cores", "2",
         *extra,
-        *targets,
+        "--configfile", str(ROOT / "config.yaml"), str(INTEGRATION_CONFIG), *map(str, configfiles),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, cwd=workdir)
     output = done.stdout + done.stderr

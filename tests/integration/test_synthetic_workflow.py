@@ -158,3 +158,29 @@ def test_generation_is_deterministic(synthetic_run, tmp_path):
         for path in sorted((synthetic_run / RAW / folder / sub).iterdir()):
             twin = tmp_path / RAW / folder / sub / path.name
             assert path.read_bytes() == twin.read_bytes(), f"{sub}/{path.name} differs"
+
+
+def test_synthetic_samples_sheet_and_clips(synthetic_run):
+    """`make run` also ingests: samples.tsv equals the truth; clips hold the onset..offset
+    frames with registered depth."""
+    import pandas as pd
+
+    run_snakemake(synthetic_run, "results/synthetic/samples.tsv", *(
+        f"results/synthetic/clips/{s}.npz" for s in ("1_1", "2_2")
+    ))  # fmt: skip
+    from microexp.io.clips import load_clip
+
+    table = pd.read_csv(synthetic_run / "results/synthetic/samples.tsv", sep="\t", dtype=str)
+    found = truths(synthetic_run)
+    assert set(table["sample"]) == set(found)
+    for sample in ("1_1", "2_2"):
+        truth = found[sample]
+        clip = load_clip(synthetic_run / f"results/synthetic/clips/{sample}.npz")
+        onset, offset = int(truth["onset"]), int(truth["offset"])
+        assert clip.frame_numbers[clip.onset] == onset
+        assert clip.frame_numbers[clip.offset] == offset
+        assert clip.frame_numbers[clip.apex] == int(truth["apex"])
+        expected = [f for f in truth["frame_numbers"].tolist() if onset <= f <= offset]
+        assert clip.frame_numbers.tolist() == expected
+        index = truth["frame_numbers"].tolist().index(int(truth["apex"]))
+        assert_depth_matches_truth(clip.depth[clip.apex].astype(float), truth, index, sample)

@@ -4,6 +4,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from microexp.io.samples import annotation_sources, read_sample_sheet
+from microexp.synthetic.generate import sample_row
 from microexp.synthetic.schedule import (
     FORMAT_FRAMES,
     FORMAT_REALSENSE,
@@ -75,4 +77,60 @@ def synthetic_targets() -> list[str]:
         targets.append(f"{SYNTHETIC_RAW}/dsme3d/micro-expression.xlsx")
     if synthetic_samples(FORMAT_REALSENSE):
         targets.append(f"{SYNTHETIC_RAW}/realsense/annotations.tsv")
+    return targets
+
+
+# --- data sets and their samples ---------------------------------------------------------
+def dataset_samples(name: str) -> dict[str, dict]:
+    """Every sample of a configured data set and its samples.tsv row, known when the workflow
+    is parsed: the synthetic set's from its plan, a real one's from its annotation sheets (a
+    sheet that cannot be read stops here, with the reader's message). Per-sample jobs get
+    their row as params, so editing one annotation row reruns that sample only."""
+    dataset = config["datasets"][name]
+    if dataset["layout"] == "synthetic":
+        root = Path(dataset["root"])
+        return {s: sample_row(p, SYNTHETIC, root) for s, p in SYNTHETIC_PLANS.items()}
+    table = read_sample_sheet(name, dataset).table
+    return {row["sample"]: row for row in table.to_dict("records")}
+
+
+DATASET_SAMPLES = {name: dataset_samples(name) for name in config["datasets"]}
+
+
+def samples_of(dataset: str) -> list[str]:
+    return list(DATASET_SAMPLES[dataset])
+
+
+def sample_row_of(wildcards) -> dict:
+    return DATASET_SAMPLES[wildcards.dataset][wildcards.sample]
+
+
+def annotation_inputs(wildcards) -> list[str]:
+    """The annotation files a data set's sample sheet is built from."""
+    dataset = config["datasets"][wildcards.dataset]
+    return [str(a.path) for a in annotation_sources(dataset)]
+
+
+def clip_inputs(wildcards) -> list[str]:
+    """A clip job depends on its source; synthetic sources come from the generator. A real
+    source that does not exist is not an input (it would stop the whole DAG): the job then
+    records the sample's failure and the run goes on."""
+    row = sample_row_of(wildcards)
+    if config["datasets"][wildcards.dataset]["layout"] == "synthetic":
+        return [f"{SYNTHETIC_RAW}/truth/{wildcards.sample}.npz"]
+    return [row["source"]] if Path(row["source"]).exists() else []
+
+
+def failure_file(stage: str):
+    """params function: where a sample's failure record for `stage` goes."""
+    return (
+        lambda wildcards: f"{RESULTS}/{wildcards.dataset}/failures/{stage}/{wildcards.sample}.json"
+    )
+
+
+def ingest_targets() -> list[str]:
+    targets = []
+    for name in config["datasets"]:
+        targets.append(f"{RESULTS}/{name}/samples.tsv")
+        targets += expand(f"{RESULTS}/{name}/clips/{{sample}}.npz", sample=samples_of(name))
     return targets

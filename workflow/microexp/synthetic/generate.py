@@ -317,3 +317,23 @@ def write_sample(plan: SamplePlan, settings: SyntheticSettings, root: Path, trut
         kept = write_frame_folder(plan, frames, source, settings, intrinsics)
     write_truth(truth, plan, kept, source, root, subject)
     return source
+
+
+def sample_row(plan: SamplePlan, settings: SyntheticSettings, root: Path) -> dict[str, object]:
+    """The samples.tsv row of a planned sample, known before anything is generated (the
+    workflow plans its jobs from it; ingestion reads the same values back from the sheets)."""
+    return {
+        "dataset": "synthetic",
+        "subject": plan.subject,
+        "sample": plan.sample,
+        "video": str(plan.video),
+        "onset": plan.expression.onset,
+        "apex": plan.expression.apex,
+        "offset": plan.expression.offset,
+        "fps": settings.fps,
+        "expression_type": plan.expression_type,
+        "aus": plan.aus,
+        "objective_class": plan.objective_class,
+        "emotion": plan.emotion,
+        "source": str(source_path(root, plan)),
+    }

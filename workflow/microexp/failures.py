@@ -1,0 +1,120 @@
+"""Failure records: a bad sample never stops the run and is never silently dropped.
+
+A per-sample stage that cannot process a sample raises `SampleFailure` inside the package;
+the rule script catches it, writes `results/{dataset}/failures/{stage}/{sample}.json` and
+an output that says the sample failed, and the run goes on (ARCHITECTURE.md principle 5).
+Downstream stages skip failed samples; tables count them and the report lists each one
+with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+class SampleFailure(Exception):
+    """One sample cannot go through a stage. The message says what is wrong and where."""
+
+    def __init__(self, reason: str, *, file: str | Path | None = None, **details: Any):
+        super().__init__(reason)
+        self.reason = reason
+        self.file = None if file is None else str(file)
+        self.details = details
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """Why a sample failed at a stage."""
+
+    dataset: str
+    sample: str
+    stage: str
+    reason: str
+    file: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_exception(
+        cls, dataset: str, sample: str, stage: str, error: BaseException
+    ) -> FailureRecord:
+        if isinstance(error, SampleFailure):
+            return cls(dataset, sample, stage, error.reason, error.file, dict(error.details))
+        return cls(dataset, sample, stage, f"{type(error).__name__}: {error}")
+
+
+def failure_path(results: str | Path, dataset: str, stage: str, sample: str) -> Path:
+    return Path(results) / dataset / "failures" / stage / f"{sample}.json"
+
+
+def write_failure(path: str | Path, record: FailureRecord) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(record), indent=2, default=str) + "\n")
+
+
+def clear_failure(path: str | Path) -> None:
+    """Remove a stale record when the sample now succeeds."""
+    Path(path).unlink(missing_ok=True)
+
+
+def read_failures(folder: str | Path) -> pd.DataFrame:
+    """Every failure record under `folder` (e.g. results/{dataset}/failures) as a table."""
+    rows = [json.loads(p.read_text()) for p in sorted(Path(folder).rglob("*.json"))]
+    columns = ["dataset", "sample", "stage", "reason", "file", "details"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def save_failed_output(path: str | Path, record: FailureRecord) -> None:
+    """The `.npz` output of a per-sample stage for a sample that failed: it says so and why,
+    and holds no data, so the DAG completes and downstream stages skip the sample."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, ok=False, failure=json.dumps(asdict(record), default=str))
+
+
+def raise_if_failed(npz: Any, path: str | Path) -> None:
+    """Raise SampleFailure if an opened stage output is a failure marker (upstream failed)."""
+    if "ok" in npz.files and not bool(npz["ok"]):
+        record = json.loads(npz["failure"].item())
+        raise SampleFailure(
+            f"upstream stage {record['stage']} failed: {record['reason']}",
+            file=str(path),
+            upstream_stage=record["stage"],
+        )
+
+
+def run_sample_stage(
+    work: Callable[[], None],
+    *,
+    dataset: str,
+    sample: str,
+    stage: str,
+    output: str | Path,
+    failure_file: str | Path,
+    log: logging.Logger,
+) -> bool:
+    """Run one sample through a stage; on SampleFailure record it instead of raising.
+
+    `work` writes the stage's output itself. On failure the output becomes a failure marker
+    and `failure_file` holds the record; on success a stale record is removed. Errors other
+    than SampleFailure are bugs, not bad input: they propagate and stop the job.
+    Returns whether the sample succeeded.
+    """
+    try:
+        work()
+    except SampleFailure as error:
+        record = FailureRecord.from_exception(dataset, sample, stage, error)
+        write_failure(failure_file, record)
+        save_failed_output(output, record)
+        log.warning("sample %s failed at %s: %s", sample, stage, record.reason)
+        return False
+    clear_failure(failure_file)
+    return True

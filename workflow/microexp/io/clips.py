@@ -1,0 +1,219 @@
+"""One clip file per sample: the annotated frames with registered depth (ARCHITECTURE.md).
+
+`extract_clip` takes a row of `samples.tsv` and returns the frames onset - margin ..
+offset + margin (SPEC.md 2.3) from the sample's source, a RealSense recording (read at sensor
+level, `microexp.io.realsense`) or a frame folder (`microexp.io.frames`). Frames the source
+lacks inside the clip are left out and counted (`dropped_frames`), as CAS(ME)^3 Part B style
+drops are real; a missing onset, apex or offset frame, or a clip outside the video, makes the
+sample fail with a message naming the source and the frames.
+
+Clip file keys: color (T,H,W,3) uint8 RGB; depth (T,H,W) uint16 depth units registered to
+color; timestamps_ms (T,); frame_numbers (T,) source numbering; intrinsics (JSON of
+`microexp.camera.Intrinsics`); depth_scale (metres per unit); onset, apex, offset (clip
+indices; apex -1 when the sheet has none); dropped_frames (source frame numbers missing
+inside the clip); sample, subject, source.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from microexp.camera import Intrinsics
+from microexp.failures import SampleFailure, raise_if_failed
+from microexp.io.frames import FrameFolderError, index_frame_folder, read_frames
+from microexp.io.realsense import RecordingError, read_recording
+
+RECORDING_SUFFIXES = (".bag", ".db3")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """The frames of one sample and their camera."""
+
+    sample: str
+    subject: str
+    source: str
+    color: np.ndarray
+    depth: np.ndarray
+    timestamps_ms: np.ndarray
+    frame_numbers: np.ndarray
+    intrinsics: Intrinsics
+    depth_scale: float
+    onset: int
+    apex: int
+    offset: int
+    dropped_frames: np.ndarray
+
+
+def frame_intrinsics(dataset: Mapping[str, Any], config: Mapping[str, Any]) -> Intrinsics:
+    """Intrinsics for frame-folder data, which do not carry them: from the data set's config
+    (the synthetic layout's camera is the generator's)."""
+    if dataset["layout"] == "synthetic":
+        return Intrinsics.from_any(config["synthetic"]["camera"])
+    if "intrinsics" not in dataset:
+        raise ValueError(
+            f"data set at {dataset['root']}: frame folders carry no intrinsics; give "
+            "`intrinsics: {width, height, fx, fy, cx, cy}` in its config entry"
+        )
+    return Intrinsics.from_any(dataset["intrinsics"])
+
+
+def frame_depth_scale(dataset: Mapping[str, Any], config: Mapping[str, Any]) -> float:
+    if dataset["layout"] == "synthetic":
+        return float(config["synthetic"]["depth_scale"])
+    return float(dataset.get("depth_scale", 0.001))
+
+
+def clip_frames(row: Mapping[str, Any], margin: int) -> np.ndarray:
+    """Source frame numbers the clip should hold."""
+    onset, offset = row["onset"], row["offset"]
+    if pd.isna(onset) or pd.isna(offset):
+        raise SampleFailure(
+            f"sample {row['sample']}: onset or offset not annotated; no clip can be cut",
+            file=row["source"],
+        )
+    return np.arange(int(onset) - margin, int(offset) + margin + 1)
+
+
+def _annotated(row: Mapping[str, Any]) -> dict[str, int]:
+    return {k: int(row[k]) for k in ("onset", "apex", "offset") if not pd.isna(row[k])}
+
+
+def _check_annotated_present(row, present: np.ndarray, available: str) -> None:
+    missing = {k: f for k, f in _annotated(row).items() if f not in set(present.tolist())}
+    if missing:
+        what = ", ".join(f"{k} frame {f}" for k, f in missing.items())
+        raise SampleFailure(
+            f"sample {row['sample']}: {what} not in the source ({available})",
+            file=row["source"],
+            missing=missing,
+        )
+
+
+def _from_recording(row, wanted: np.ndarray) -> tuple:
+    try:
+        recording = read_recording(row["source"], frames=wanted.tolist())
+    except RecordingError as error:
+        raise SampleFailure(str(error), file=row["source"]) from error
+    numbers = recording.frame_numbers
+    available = (
+        f"frames {numbers.min()}..{numbers.max()} of the clip range read" if len(numbers)
+        else "none of the clip's frames"
+    )  # fmt: skip
+    _check_annotated_present(row, numbers, available)
+    return (
+        recording.color, recording.depth, recording.timestamps_ms, numbers,
+        recording.intrinsics, recording.depth_scale,
+    )  # fmt: skip
+
+
+def _from_frame_folder(row, wanted: np.ndarray, intrinsics: Intrinsics, depth_scale: float, fps):
+    try:
+        index = index_frame_folder(Path(row["source"]))
+    except FrameFolderError as error:
+        raise SampleFailure(str(error), file=row["source"]) from error
+    all_frames = index.frame_numbers
+    present = wanted[np.isin(wanted, all_frames)]
+    available = f"folder holds frames {all_frames.min()}..{all_frames.max()}"
+    _check_annotated_present(row, present, available)
+    try:
+        color, depth = read_frames(index, present.tolist())
+    except FrameFolderError as error:
+        raise SampleFailure(str(error), file=row["source"]) from error
+    if color.shape[1:3] != (intrinsics.height, intrinsics.width):
+        raise SampleFailure(
+            f"sample {row['sample']}: frames are {color.shape[2]}x{color.shape[1]}, the "
+            f"configured intrinsics {intrinsics.width}x{intrinsics.height}",
+            file=row["source"],
+        )
+    timestamps = present.astype(np.float64) * 1000.0 / float(fps)
+    return color, depth, timestamps, present, intrinsics, depth_scale
+
+
+def extract_clip(
+    row: Mapping[str, Any], dataset: Mapping[str, Any], config: Mapping[str, Any]
+) -> Clip:
+    """The clip of one samples.tsv row (see module docstring); raises SampleFailure."""
+    margin = int(dataset.get("clip_margin", 0))
+    wanted = clip_frames(row, margin)
+    source = Path(row["source"])
+    if source.suffix.lower() in RECORDING_SUFFIXES:
+        if not source.is_file():
+            raise SampleFailure(f"recording not found: {source}", file=source)
+        color, depth, stamps, numbers, intr, scale = _from_recording(row, wanted)
+    else:
+        if not source.is_dir():
+            raise SampleFailure(
+                f"sample {row['sample']}: no frame folder {source} (unknown subject/video?)",
+                file=source,
+            )
+        color, depth, stamps, numbers, intr, scale = _from_frame_folder(
+            row, wanted, frame_intrinsics(dataset, config), frame_depth_scale(dataset, config),
+            row["fps"],
+        )  # fmt: skip
+    position = {int(f): i for i, f in enumerate(numbers)}
+    annotated = _annotated(row)
+    return Clip(
+        sample=str(row["sample"]),
+        subject=str(row["subject"]),
+        source=str(source),
+        color=color,
+        depth=depth,
+        timestamps_ms=np.asarray(stamps, dtype=np.float64),
+        frame_numbers=np.asarray(numbers, dtype=np.int64),
+        intrinsics=intr,
+        depth_scale=float(scale),
+        onset=position[annotated["onset"]],
+        apex=position[annotated["apex"]] if "apex" in annotated else -1,
+        offset=position[annotated["offset"]],
+        dropped_frames=wanted[~np.isin(wanted, numbers)].astype(np.int64),
+    )
+
+
+def save_clip(path: str | Path, clip: Clip) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path,
+        ok=True,
+        color=clip.color,
+        depth=clip.depth,
+        timestamps_ms=clip.timestamps_ms,
+        frame_numbers=clip.frame_numbers,
+        intrinsics=json.dumps(clip.intrinsics.as_dict()),
+        depth_scale=clip.depth_scale,
+        onset=clip.onset,
+        apex=clip.apex,
+        offset=clip.offset,
+        dropped_frames=clip.dropped_frames,
+        sample=clip.sample,
+        subject=clip.subject,
+        source=clip.source,
+    )
+
+
+def load_clip(path: str | Path) -> Clip:
+    with np.load(path) as npz:
+        raise_if_failed(npz, path)
+        return Clip(
+            sample=npz["sample"].item(),
+            subject=npz["subject"].item(),
+            source=npz["source"].item(),
+            color=npz["color"],
+            depth=npz["depth"],
+            timestamps_ms=npz["timestamps_ms"],
+            frame_numbers=npz["frame_numbers"],
+            intrinsics=Intrinsics.from_any(json.loads(npz["intrinsics"].item())),
+            depth_scale=float(npz["depth_scale"]),
+            onset=int(npz["onset"]),
+            apex=int(npz["apex"]),
+            offset=int(npz["offset"]),
+            dropped_frames=npz["dropped_frames"],
+        )

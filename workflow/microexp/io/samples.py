@@ -1,0 +1,235 @@
+"""One sample sheet per data set: every annotated expression, where its frames are, its labels.
+
+`results/{dataset}/samples.tsv` (ARCHITECTURE.md "ingest") is built from a data set's
+annotation file(s) (`microexp.io.annotations`) and its entry in `config["datasets"]`:
+
+    datasets:
+      dsme3d:
+        layout: dsme3d
+        root: /data/DSME-3D
+        annotations: [micro-expression.xls]   # relative to root
+        source: "{subject}/{sample}"          # where a sample's frames are, relative to root
+        fps: 60
+        depth_scale: 0.001                     # frame folders: metres per depth unit
+        intrinsics: {width: 848, height: 480, fx: 600, fy: 600, cx: 424, cy: 240}
+
+`source` is a pattern over the sample sheet's columns (subject, video, sample, onset...):
+a frame folder (color/ + depth/ sub-folders) or a RealSense recording (.bag / .db3). The
+`generic` layout names each sample's source in the sheet itself. The `synthetic` layout is
+the generated data set: its DSME-3D sheet (frame folders) and its generic sheet (recordings).
+
+The expression type is the sheet's when it gives one, else the layout's duration rule
+(SPEC.md 2.3); where both exist and disagree the sheet wins and the disagreement is counted
+(`TypeAgreement`), never relabelled. Rows the reader cannot interpret become per-sample
+problems (they never reach the sheet; ingestion records them as failures).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pandas as pd
+import yaml
+
+from microexp.failures import FailureRecord, write_failure
+from microexp.io.annotations import RowProblem, read_annotations
+from microexp.io.expression_type import (
+    DurationRule,
+    classify_samples,
+    compare_with_sheet,
+    expression_duration_ms,
+    rule_for_layout,
+)
+
+#: samples.tsv columns, in order (validated by workflow/schemas/samples.schema.yaml).
+SAMPLE_COLUMNS = (
+    "dataset", "subject", "sample", "video", "onset", "apex", "offset", "fps", "duration_ms",
+    "expression_type", "type_by_rule", "aus", "aus_raw", "objective_class", "emotion",
+    "source",
+)  # fmt: skip
+
+SAMPLES_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "samples.schema.yaml"
+
+#: Where the annotation files are when the config does not say (relative to root).
+DEFAULT_ANNOTATIONS = {
+    "dsme3d": ["micro-expression.xls"],
+    "casme3_a": ["CAS(ME)3_part_A_v2.xls"],
+    "casme3_c": ["CAS(ME)3_part_C_ME.xlsx"],
+    "casme2": ["CAS(ME)^2code_final.xlsx"],
+}
+
+#: Where a sample's frames are when the config does not say (relative to root).
+DEFAULT_SOURCES = {
+    "dsme3d": "{subject}/{sample}",
+    "casme3_a": "part_A/{subject}/{video}",
+    "casme3_c": "part_C/{subject}/{video}",
+    "casme2": "rawvideo/{subject}/{video}",
+}
+
+#: The synthetic data set's two parts (see microexp.synthetic.generate).
+SYNTHETIC_PARTS = (
+    ("dsme3d/micro-expression.xlsx", "dsme3d", "dsme3d/{subject}/{sample}"),
+    ("realsense/annotations.tsv", "generic", None),
+)
+
+
+@dataclass(frozen=True)
+class AnnotationSource:
+    """One annotation file of a data set, its layout, and how to find each sample's frames."""
+
+    path: Path
+    layout: str
+    source_pattern: str | None  # None: the sheet's own `source` column (generic layout)
+
+
+@dataclass
+class SampleSheet:
+    """The sample table of a data set and everything noticed while building it."""
+
+    table: pd.DataFrame
+    problems: list[RowProblem] = field(default_factory=list)
+    type_agreement: dict[str, Any] = field(default_factory=dict)
+
+
+def annotation_sources(dataset: Mapping[str, Any]) -> list[AnnotationSource]:
+    """The annotation files of a configured data set."""
+    root = Path(dataset["root"])
+    layout = dataset["layout"]
+    if layout == "synthetic":
+        return [AnnotationSource(root / f, lay, pattern) for f, lay, pattern in SYNTHETIC_PARTS]
+    files = dataset.get("annotations") or DEFAULT_ANNOTATIONS.get(layout)
+    if not files:
+        raise ValueError(f"data set with layout {layout!r} needs `annotations:` in the config")
+    files = [files] if isinstance(files, str) else list(files)
+    pattern = None if layout == "generic" else dataset.get("source", DEFAULT_SOURCES[layout])
+    return [AnnotationSource(root / f, layout, pattern) for f in files]
+
+
+def duration_rule(dataset: Mapping[str, Any]) -> DurationRule | None:
+    """The data set's ME/macro rule (SPEC.md 2.3): configured, else the layout's; the generic
+    layout has none unless configured (its sheet then must say the type)."""
+    configured = dataset.get("duration_rule")
+    if configured is None:
+        if dataset["layout"] == "generic":
+            return None
+        layout = "dsme3d" if dataset["layout"] == "synthetic" else dataset["layout"]
+        rule = rule_for_layout(layout)
+    elif isinstance(configured, str):
+        rule = rule_for_layout(configured)
+    else:
+        rule = DurationRule.from_config(configured)
+    fps = dataset.get("fps")
+    if fps is not None and float(fps) != rule.fps:
+        rule = DurationRule(**{**rule.__dict__, "fps": float(fps)})
+    return rule
+
+
+def _sources(table: pd.DataFrame, annotation: AnnotationSource, root: Path) -> pd.Series:
+    """Absolute source path of each row."""
+    if annotation.source_pattern is None:
+        if "source" not in table:
+            raise ValueError(f"{annotation.path}: the generic layout needs a `source` column")
+        folder = annotation.path.parent
+        return table["source"].map(lambda s: os.path.normpath(folder / str(s)))
+    records = table.to_dict("records")
+    return pd.Series(
+        [str(root / annotation.source_pattern.format(**r)) for r in records], index=table.index
+    )
+
+
+def _duration_ms(onset, offset, fps: float, inclusive: bool):
+    if pd.isna(onset) or pd.isna(offset):
+        return pd.NA
+    return expression_duration_ms(onset, offset, fps, frames_inclusive=inclusive)
+
+
+def read_sample_sheet(name: str, dataset: Mapping[str, Any]) -> SampleSheet:
+    """Build the sample table of the data set `name` from its configured annotation files."""
+    root = Path(dataset["root"])
+    rule = duration_rule(dataset)
+    tables, problems = [], []
+    for annotation in annotation_sources(dataset):
+        table, found = read_annotations(annotation.path, annotation.layout, errors="collect")
+        problems.extend(found)
+        table = table.assign(
+            source=_sources(table, annotation, root), annotation_file=str(annotation.path)
+        )
+        tables.append(table)
+    table = pd.concat(tables, ignore_index=True)
+    duplicated = table["sample"].duplicated(keep="first")
+    for row in table[duplicated].itertuples():
+        problems.append(
+            RowProblem(row.annotation_file, None, int(row.sheet_row), "sample",
+                       f"duplicate sample id {row.sample!r} (kept the first)", sample=row.sample)
+        )  # fmt: skip
+    table = table[~duplicated].reset_index(drop=True)
+    if rule is None and "fps" not in dataset:
+        raise ValueError(f"data set {name}: give `fps` (the generic layout has no default)")
+    fps = float(dataset.get("fps", rule.fps if rule else 0))
+    inclusive = rule.frames_inclusive if rule else False
+    table = table.assign(
+        dataset=name,
+        fps=fps,
+        duration_ms=[
+            _duration_ms(on, off, fps, inclusive)
+            for on, off in zip(table["onset"], table["offset"], strict=True)
+        ],
+        type_by_rule=classify_samples(table, rule) if rule else pd.NA,
+    )
+    agreement = compare_with_sheet(table, rule).as_dict() if rule else {"rule": None}
+    sheet_type = table["expression_type"]
+    table["expression_type"] = sheet_type.where(sheet_type.notna(), table["type_by_rule"])
+    return SampleSheet(table[list(SAMPLE_COLUMNS)], problems, agreement)
+
+
+def validate_sample_table(table: pd.DataFrame) -> None:
+    """Check every row against workflow/schemas/samples.schema.yaml."""
+    schema = yaml.safe_load(SAMPLES_SCHEMA.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    for index, record in enumerate(table.astype(object).to_dict("records")):
+        row = {k: (None if v is None or v is pd.NA or v != v else v) for k, v in record.items()}
+        errors = sorted(validator.iter_errors(row), key=str)
+        if errors:
+            raise ValueError(
+                f"samples.tsv row {index + 1} (sample {row.get('sample')!r}): {errors[0].message}"
+            )
+
+
+def write_sample_sheet(
+    name: str,
+    dataset: Mapping[str, Any],
+    samples_tsv: Path,
+    summary_json: Path,
+    failures: Path,
+) -> SampleSheet:
+    """Build the data set's sample sheet and write samples.tsv, a summary, and one failure
+    record per rejected annotation row (`failures/<sample or row-N>.json`)."""
+    sheet = read_sample_sheet(name, dataset)
+    validate_sample_table(sheet.table)
+    samples_tsv.parent.mkdir(parents=True, exist_ok=True)
+    sheet.table.to_csv(samples_tsv, sep="\t", index=False, na_rep="NA")
+    for problem in sheet.problems:
+        key = problem.sample or f"{Path(problem.file).stem}-row-{problem.row}"
+        write_failure(
+            failures / f"{key}.json",
+            FailureRecord(name, key, "ingest", str(problem), problem.file,
+                          {"sheet": problem.sheet, "row": problem.row, "column": problem.column}),
+        )  # fmt: skip
+    summary = {
+        "dataset": name,
+        "layout": dataset["layout"],
+        "samples": len(sheet.table),
+        "rejected_rows": [str(p) for p in sheet.problems],
+        "expression_type_vs_duration_rule": sheet.type_agreement,
+        "micro": int((sheet.table["expression_type"] == "micro").sum()),
+        "macro": int((sheet.table["expression_type"] == "macro").sum()),
+    }
+    summary_json.parent.mkdir(parents=True, exist_ok=True)
+    summary_json.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return sheet
