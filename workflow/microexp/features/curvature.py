@@ -44,6 +44,10 @@ import numba
 import numpy as np
 from scipy.spatial import cKDTree
 
+# The TBB that some wheels bring is older than numba wants (it warns and falls back); OpenMP
+# is always there (libgomp) and gives the same, thread-count independent results here.
+numba.config.THREADING_LAYER = "omp"
+
 __all__ = [
     "DEFAULT_MIN_NEIGHBORS",
     "HK_TYPE_NAMES",
