@@ -1,0 +1,334 @@
+"""The 2D face stage for one clip: landmarks, alignment, crop (SPEC.md 3; DSME-3D 4.1.1).
+
+DSME-3D 4.1.1 in order: locate the landmarks on every frame; align the clip with the
+non-reflective similarity that puts the first frame's inner eye corners on calibrated positions,
+the same transform for every frame, and relocate the landmarks with it; crop the face by the 6 x
+6 block layout built on the first frame's eye corners and nasal spine; keep the unaligned
+landmarks for the 3D stage. ``process_clip`` does exactly that; alignment, crop and resize are
+composed into one affine, so every frame is resampled once. ``save_face2d`` / ``load_face2d``
+are the ``results/{dataset}/face2d/{sample}.npz`` contract (ARCHITECTURE.md).
+
+Bad input raises ``SampleFailure(reason, frame=<clip index>)``: a blank frame, no face in the
+first frame, a face too small, a face or crop cut by the image border, a face lost mid-clip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from microexp.face2d.align import apply_affine, eye_corner_alignment
+from microexp.face2d.crop import (
+    CropLayout,
+    FaceBox,
+    crop_outside_fraction,
+    crop_transform,
+    face_box,
+    warp_clip,
+)
+from microexp.face2d.detector import LandmarkDetector
+from microexp.face2d.landmarks import LANDMARKS49, inner_eye_distance
+from microexp.face2d.track import LandmarkTrack, TrackingParams, track_landmarks
+from microexp.failures import SampleFailure
+
+__all__ = [
+    "Face2DParams",
+    "Face2DResult",
+    "align_and_crop",
+    "load_face2d",
+    "process_clip",
+    "save_face2d",
+]
+
+
+@dataclass(frozen=True)
+class Face2DParams:
+    """Parameters of the stage (config ``face2d``).
+
+    canonical_eye_corners: [[x, y] of 68-pt 39, [x, y] of 42] in the aligned frame; level (same
+        y), 39 left of 42. Their distance is the aligned frame's scale (pixels per eye-corner
+        distance); the defaults make the aligned frame roughly the output crop.
+    crop: the face box multiples and the output size (``crop.CropLayout``).
+    tracking: detector and re-detection settings (``track.TrackingParams``).
+    min_eye_distance_px: a first-frame inner-eye-corner distance below this is a face too small
+        for the crop (it would be upsampled more than ~2x at the defaults).
+    max_crop_outside: the largest share of the crop's area allowed outside the image (the warp
+        repeats the border there); more means the face is cut by the image border.
+    """
+
+    canonical_eye_corners: tuple[tuple[float, float], tuple[float, float]] = (
+        (63.0, 42.0),
+        (105.0, 42.0),
+    )
+    crop: CropLayout = field(default_factory=CropLayout)
+    tracking: TrackingParams = field(default_factory=TrackingParams)
+    min_eye_distance_px: float = 20.0
+    max_crop_outside: float = 0.02
+
+    def __post_init__(self) -> None:
+        corners = np.asarray(self.canonical_eye_corners, dtype=np.float64)
+        if corners.shape != (2, 2) or not np.all(np.isfinite(corners)):
+            raise ValueError(f"canonical_eye_corners must be [[x, y], [x, y]], got {corners}")
+        if corners[0, 1] != corners[1, 1] or corners[0, 0] >= corners[1, 0]:
+            raise ValueError(
+                "canonical_eye_corners must be level (same y) with point 39 left of point 42, "
+                f"got {corners.tolist()}"
+            )
+        object.__setattr__(
+            self, "canonical_eye_corners", tuple(tuple(float(v) for v in p) for p in corners)
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> Face2DParams:
+        """From the config mapping, e.g. ``{canonical_eye_corners: [[63, 42], [105, 42]],
+        crop: {left: 2, right: 2, up: 1, down: 3, output_size: [168, 168]},
+        tracking: {detector_upsample: 0, ...}, min_eye_distance_px: 20}``; missing keys default.
+        """
+        config = dict(config or {})
+        crop = dict(config.pop("crop", None) or {})
+        if "output_size" in crop:
+            crop["output_size"] = tuple(crop["output_size"])
+        tracking = dict(config.pop("tracking", None) or {})
+        for name, given, kind in (
+            ("crop", crop, CropLayout),
+            ("tracking", tracking, TrackingParams),
+        ):
+            unknown = set(given) - {f.name for f in fields(kind)}
+            if unknown:
+                raise ValueError(f"unknown face2d.{name} option(s) {sorted(unknown)}")
+        known = {f.name for f in fields(cls)} - {"crop", "tracking"}
+        unknown = set(config) - known
+        if unknown:
+            raise ValueError(f"unknown face2d option(s) {sorted(unknown)}; known: {sorted(known)}")
+        if "canonical_eye_corners" in config:
+            config["canonical_eye_corners"] = tuple(map(tuple, config["canonical_eye_corners"]))
+        return cls(crop=CropLayout(**crop), tracking=TrackingParams(**tracking), **config)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["canonical_eye_corners"] = [list(p) for p in self.canonical_eye_corners]
+        d["crop"]["output_size"] = list(self.crop.output_size)
+        return d
+
+
+@dataclass
+class Face2DResult:
+    """One clip's 2D face data (T frames; coordinates x = column, y = row).
+
+    landmarks68 (T, 68, 2): raw landmarks on the unaligned image (what the 3D stage needs).
+    landmarks49_index (49,): the 68-point indices of the 49-point set (SPEC.md 3.1).
+    detected (T,) bool: frames where the HOG detector placed the box (0 and re-detections);
+    detection_score (T,): its score there, NaN on tracked frames; landmark_jump (T,) (in
+    first-frame inner-eye-corner distances) and appearance_ncc (T,): per-frame fit quality.
+    similarity (2, 3): image -> aligned frame (non-reflective; from the first frame's 39, 42).
+    crop_box (4,): x0, y0, x1, y1 of the face box in the aligned frame; crop_units (2,): its
+    u_x, u_y. crop_transform (2, 3): image -> output crop (similarity, then box -> output).
+    aligned_gray (T, h, w) uint8: the cropped gray volume; aligned_landmarks (T, 68, 2): the
+    landmarks in its pixel coordinates. onset, apex: clip indices; params_json: the parameters.
+    """
+
+    landmarks68: np.ndarray
+    landmarks49_index: np.ndarray
+    detected: np.ndarray
+    detection_score: np.ndarray
+    landmark_jump: np.ndarray
+    appearance_ncc: np.ndarray
+    similarity: np.ndarray
+    crop_box: np.ndarray
+    crop_units: np.ndarray
+    crop_transform: np.ndarray
+    aligned_gray: np.ndarray
+    aligned_landmarks: np.ndarray
+    onset: int
+    apex: int
+    params_json: str = "{}"
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.landmarks68)
+
+    @property
+    def redetected_frames(self) -> np.ndarray:
+        """Frames after the first where the face had to be detected again."""
+        return np.flatnonzero(self.detected[1:]) + 1
+
+    @property
+    def crop_size(self) -> tuple[int, int]:
+        return tuple(self.aligned_gray.shape[1:])
+
+
+# ------------------------------------------------------------------------------ checks
+
+
+def _check_clip(color: np.ndarray, onset: int, apex: int) -> None:
+    if color.ndim != 4 or color.shape[-1] != 3 or color.dtype != np.uint8 or len(color) == 0:
+        raise SampleFailure(
+            f"color must be a non-empty uint8 (T, H, W, 3) clip, got {color.dtype} {color.shape}",
+            frame=None,
+        )
+    for name, index in (("onset", onset), ("apex", apex)):
+        if not 0 <= index < len(color):
+            raise SampleFailure(
+                f"{name} index {index} outside the clip of {len(color)} frames", frame=index
+            )
+
+
+def _check_face_in_image(track: LandmarkTrack, shape: tuple[int, int]) -> None:
+    """Landmarks off the image mean the predictor guessed where the face is cut off."""
+    rows, cols = shape
+    lm = track.landmarks68
+    outside = (
+        (lm[..., 0] < 0) | (lm[..., 0] > cols - 1) | (lm[..., 1] < 0) | (lm[..., 1] > rows - 1)
+    )
+    bad = np.flatnonzero(outside.any(axis=1))
+    if len(bad):
+        t = int(bad[0])
+        raise SampleFailure(
+            f"face cut by the image border at frame {t}: {int(outside[t].sum())} of 68 "
+            "landmarks lie outside the image",
+            frame=t,
+        )
+
+
+def _check_face_size(landmarks0: np.ndarray, params: Face2DParams) -> None:
+    distance = float(inner_eye_distance(landmarks0))
+    if distance < params.min_eye_distance_px:
+        raise SampleFailure(
+            f"face too small in the first frame: inner eye corners {distance:.1f} px apart "
+            f"(< {params.min_eye_distance_px} px)",
+            frame=0,
+        )
+
+
+# ------------------------------------------------------------------------------ the stage
+
+
+def align_and_crop(
+    landmarks0: np.ndarray, params: Face2DParams
+) -> tuple[np.ndarray, FaceBox, np.ndarray]:
+    """(similarity, face box, image -> output affine) from the first frame's landmarks.
+
+    SPEC.md 3.2-3.3: the similarity puts 39 and 42 on the canonical positions; the box is laid
+    out on the aligned eye corners and nasal spine; the output affine composes both with the
+    box's resampling to ``params.crop.output_size``.
+    """
+    similarity = eye_corner_alignment(landmarks0, np.asarray(params.canonical_eye_corners))
+    box = face_box(apply_affine(similarity, landmarks0), params.crop)
+    return similarity, box, crop_transform(similarity, box, params.crop.output_size)
+
+
+def _gray_clip(color: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma (cv2; the weights of MATLAB's rgb2gray), frame by frame."""
+    gray = np.empty(color.shape[:3], dtype=np.uint8)
+    for t, frame in enumerate(color):
+        cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY, dst=gray[t])
+    return gray
+
+
+def process_clip(
+    color: np.ndarray,
+    onset: int,
+    apex: int,
+    params: Face2DParams | Mapping[str, Any] | None = None,
+    *,
+    detector: LandmarkDetector | None = None,
+) -> Face2DResult:
+    """Landmarks, alignment and crop of one clip (color uint8 (T, H, W, 3) RGB).
+
+    ``onset`` and ``apex`` are clip indices (kept for the QC picture and the features).
+    ``params`` is a ``Face2DParams`` or the config mapping; pass ``detector`` to reuse a loaded
+    model (loading costs ~1 s). Raises SampleFailure(reason, frame=t) on bad input.
+    """
+    if not isinstance(params, Face2DParams):
+        params = Face2DParams.from_config(params)
+    color = np.asarray(color)
+    _check_clip(color, onset, apex)
+    if detector is None:
+        detector = LandmarkDetector(upsample=params.tracking.detector_upsample)
+    elif detector.upsample != params.tracking.detector_upsample:
+        raise ValueError(
+            f"detector upsample {detector.upsample} != configured "
+            f"{params.tracking.detector_upsample}"
+        )
+
+    gray = _gray_clip(color)
+    track = track_landmarks(gray, detector, params.tracking)
+    _check_face_size(track.landmarks68[0], params)
+    _check_face_in_image(track, gray.shape[1:])
+    try:
+        similarity, box, image_to_crop = align_and_crop(track.landmarks68[0], params)
+    except ValueError as error:
+        raise SampleFailure(f"cannot lay out the face crop: {error}", frame=0) from error
+    outside = crop_outside_fraction(image_to_crop, params.crop.output_size, gray.shape[1:])
+    if outside > params.max_crop_outside:
+        raise SampleFailure(
+            f"face cut by the image border: {outside:.1%} of the face crop lies outside the "
+            f"image (> {params.max_crop_outside:.1%})",
+            frame=0,
+        )
+
+    return Face2DResult(
+        landmarks68=track.landmarks68,
+        landmarks49_index=np.array(LANDMARKS49, dtype=np.int64),
+        detected=track.detected,
+        detection_score=track.detection_score,
+        landmark_jump=track.landmark_jump,
+        appearance_ncc=track.appearance_ncc,
+        similarity=similarity,
+        crop_box=box.as_array(),
+        crop_units=np.array([box.unit_x, box.unit_y]),
+        crop_transform=image_to_crop,
+        aligned_gray=warp_clip(gray, image_to_crop, params.crop.output_size),
+        aligned_landmarks=apply_affine(image_to_crop, track.landmarks68),
+        onset=int(onset),
+        apex=int(apex),
+        params_json=json.dumps(params.as_dict(), sort_keys=True),
+    )
+
+
+# ------------------------------------------------------------------------------ files
+
+_ARRAYS = (
+    "landmarks68",
+    "landmarks49_index",
+    "detected",
+    "detection_score",
+    "landmark_jump",
+    "appearance_ncc",
+    "similarity",
+    "crop_box",
+    "crop_units",
+    "crop_transform",
+    "aligned_gray",
+    "aligned_landmarks",
+)
+
+
+def save_face2d(path: str | os.PathLike[str], result: Face2DResult) -> None:
+    """Write ``results/{dataset}/face2d/{sample}.npz`` (compressed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {name: np.asarray(getattr(result, name)) for name in _ARRAYS}
+    arrays["onset"] = np.array(result.onset)
+    arrays["apex"] = np.array(result.apex)
+    arrays["params_json"] = np.array(result.params_json)
+    # savez appends ".npz" to names without it; write to the exact path through a handle.
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def load_face2d(path: str | os.PathLike[str]) -> Face2DResult:
+    """Read what ``save_face2d`` wrote."""
+    with np.load(Path(path), allow_pickle=False) as data:
+        values: dict[str, Any] = {name: data[name] for name in _ARRAYS}
+        values["onset"] = int(data["onset"])
+        values["apex"] = int(data["apex"])
+        values["params_json"] = str(data["params_json"])
+    return Face2DResult(**values)
