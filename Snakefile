@@ -22,6 +22,9 @@ wildcard_constraints:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/face2d.smk"
+include: "workflow/rules/cloud3d.smk"
+include: "workflow/rules/features.smk"
 
 
 rule all:
@@ -29,3 +32,4 @@ rule all:
     input:
         synthetic_targets(),
         ingest_targets(),
+        face_targets(),

@@ -39,8 +39,9 @@ def run_snakemake(
 
 @pytest.fixture(scope="session")
 def synthetic_run(tmp_path_factory) -> Path:
-    """A working directory in which the `synthetic` target has been built."""
+    """A working directory in which the default target (`rule all`) has been built on the
+    tiny integration config."""
     workdir = tmp_path_factory.mktemp("workflow")
     shutil.copy(ROOT / "config.yaml", workdir / "config.yaml")
-    run_snakemake(workdir, "synthetic")
+    run_snakemake(workdir)
     return workdir

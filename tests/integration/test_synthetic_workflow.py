@@ -142,7 +142,7 @@ def test_annotation_sheets_read_back_as_the_truth(synthetic_run):
 
 
 def test_rerun_has_nothing_to_do(synthetic_run):
-    output = run_snakemake(synthetic_run, "synthetic", extra=("-n",))
+    output = run_snakemake(synthetic_run, extra=("-n",))
     assert "Nothing to be done" in output
 
 
@@ -165,9 +165,6 @@ def test_synthetic_samples_sheet_and_clips(synthetic_run):
     frames with registered depth."""
     import pandas as pd
 
-    run_snakemake(synthetic_run, "results/synthetic/samples.tsv", *(
-        f"results/synthetic/clips/{s}.npz" for s in ("1_1", "2_2")
-    ))  # fmt: skip
     from microexp.io.clips import load_clip
 
     table = pd.read_csv(synthetic_run / "results/synthetic/samples.tsv", sep="\t", dtype=str)

@@ -186,3 +186,14 @@ def test_an_empty_sheet_stops_the_data_set_with_its_name(dataset):
     (Path(dataset["root"]) / "annotations.tsv").write_text("")
     with pytest.raises(AnnotationError, match=r"annotations\.tsv"):
         read_sample_sheet("test", dataset)
+
+
+def test_source_pattern_matches_a_folder_by_prefix(tmp_path):
+    """CAS(ME)^2 sheets name the video folder by its prefix only."""
+    from microexp.io.samples import _by_prefix
+
+    (tmp_path / "s15" / "15_0101disgustingteeth").mkdir(parents=True)
+    (tmp_path / "s15" / "15_0102eatingworms").mkdir()
+    found = _by_prefix(tmp_path / "s15" / "15_0101")
+    assert found.name == "15_0101disgustingteeth"
+    assert _by_prefix(tmp_path / "s15" / "15_01").name == "15_01", "ambiguous: left as is"

@@ -91,6 +91,17 @@ def raise_if_failed(npz: Any, path: str | Path) -> None:
         )
 
 
+def upstream_failure(*paths: str | Path) -> FailureRecord | None:
+    """The failure record carried by the first input that is a failure marker, if any."""
+    for path in paths:
+        if Path(path).suffix != ".npz":
+            continue
+        with np.load(path) as npz:
+            if "ok" in npz.files and not bool(npz["ok"]):
+                return FailureRecord(**json.loads(npz["failure"].item()))
+    return None
+
+
 def run_sample_stage(
     work: Callable[[], None],
     *,
@@ -100,14 +111,23 @@ def run_sample_stage(
     output: str | Path,
     failure_file: str | Path,
     log: logging.Logger,
+    inputs: tuple[str | Path, ...] = (),
 ) -> bool:
     """Run one sample through a stage; on SampleFailure record it instead of raising.
 
     `work` writes the stage's output itself. On failure the output becomes a failure marker
-    and `failure_file` holds the record; on success a stale record is removed. Errors other
-    than SampleFailure are bugs, not bad input: they propagate and stop the job.
-    Returns whether the sample succeeded.
+    and `failure_file` holds the record; on success a stale record is removed. A sample that
+    failed upstream (an input is a failure marker) is skipped: the output passes the
+    upstream record on, and no new record is written (the report lists each failure once).
+    Errors other than SampleFailure are bugs, not bad input: they propagate and stop the job.
+    Returns whether the sample went through.
     """
+    upstream = upstream_failure(*inputs)
+    if upstream is not None:
+        save_failed_output(output, upstream)
+        clear_failure(failure_file)
+        log.info("sample %s skipped: %s failed (%s)", sample, upstream.stage, upstream.reason)
+        return False
     try:
         work()
     except SampleFailure as error:

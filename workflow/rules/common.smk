@@ -2,8 +2,10 @@
 # The sample lists are computed once, when the workflow is parsed.
 import hashlib
 import json
+import re
 from pathlib import Path
 
+from microexp.features.sample import CurvatureSetting, LbptopSetting
 from microexp.io.samples import annotation_sources, read_sample_sheet
 from microexp.synthetic.generate import sample_row
 from microexp.synthetic.schedule import (
@@ -133,4 +135,43 @@ def ingest_targets() -> list[str]:
     for name in config["datasets"]:
         targets.append(f"{RESULTS}/{name}/samples.tsv")
         targets += expand(f"{RESULTS}/{name}/clips/{{sample}}.npz", sample=samples_of(name))
+    return targets
+
+
+# --- per-sample face and feature stages ---------------------------------------------------
+LBPTOP_SETTINGS = {s.name: s for s in map(LbptopSetting.from_config, config["features"]["lbptop"])}
+CURVATURE_SETTINGS = {
+    s.name: s for s in map(CurvatureSetting.from_config, config["features"]["curvature"])
+}
+
+
+def stage_file(stage: str) -> str:
+    """results/{dataset}/<stage>/{sample}.npz"""
+    return f"{RESULTS}/{{dataset}}/{stage}/{{sample}}.npz"
+
+
+def names_regex(names) -> str:
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def face_targets() -> list[str]:
+    """Every per-sample face and feature output of every data set, with QC pictures."""
+    targets = []
+    for name in config["datasets"]:
+        samples = samples_of(name)
+        for pattern in (
+            "face2d/{sample}.npz",
+            "face2d/qc/{sample}.png",
+            "cloud3d/{sample}.npz",
+            "cloud3d/qc/{sample}.png",
+        ):
+            targets += expand(f"{RESULTS}/{name}/{pattern}", sample=samples)
+        for lbp in LBPTOP_SETTINGS:
+            targets += expand(
+                f"{RESULTS}/{name}/features/lbptop/{lbp}/{{sample}}.npz", sample=samples
+            )
+        for curv in CURVATURE_SETTINGS:
+            targets += expand(
+                f"{RESULTS}/{name}/features/curvature/{curv}/{{sample}}.npz", sample=samples
+            )
     return targets

@@ -51,6 +51,20 @@ class Clip:
     offset: int
     dropped_frames: np.ndarray
 
+    @property
+    def fps(self) -> float:
+        """Frame rate from the timestamps (median interval; robust to dropped frames)."""
+        if len(self.timestamps_ms) < 2:
+            raise SampleFailure(f"sample {self.sample}: a clip of one frame has no frame rate")
+        return 1000.0 / float(np.median(np.diff(self.timestamps_ms)))
+
+
+def clip_markers(path: str | Path) -> dict[str, int]:
+    """Onset, apex and offset clip indices of a clip file, without reading its frames."""
+    with np.load(path) as npz:
+        raise_if_failed(npz, path)
+        return {key: int(npz[key]) for key in ("onset", "apex", "offset")}
+
 
 def frame_intrinsics(dataset: Mapping[str, Any], config: Mapping[str, Any]) -> Intrinsics:
     """Intrinsics for frame-folder data, which do not carry them: from the data set's config

@@ -69,7 +69,7 @@ DEFAULT_SOURCES = {
     "dsme3d": "{subject}/{sample}",
     "casme3_a": "part_A/{subject}/{video}",
     "casme3_c": "part_C/{subject}/{video}",
-    "casme2": "rawvideo/{subject}/{video}",
+    "casme2": "rawpic/{subject}/{video}",
 }
 
 #: The synthetic data set's two parts (see microexp.synthetic.generate).
@@ -139,8 +139,18 @@ def _sources(table: pd.DataFrame, annotation: AnnotationSource, root: Path) -> p
         return table["source"].map(lambda s: os.path.normpath(folder / str(s)))
     records = table.to_dict("records")
     return pd.Series(
-        [str(root / annotation.source_pattern.format(**r)) for r in records], index=table.index
+        [str(_by_prefix(root / annotation.source_pattern.format(**r))) for r in records],
+        index=table.index,
     )
+
+
+def _by_prefix(path: Path) -> Path:
+    """`path`, or the one sibling whose name starts with its name: CAS(ME)^2's sheet gives
+    the video folder's prefix only ("15_0101" for "15_0101disgustingteeth")."""
+    if path.exists() or not path.parent.is_dir():
+        return path
+    matches = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+    return matches[0] if len(matches) == 1 else path
 
 
 def _duration_ms(onset, offset, fps: float, inclusive: bool):

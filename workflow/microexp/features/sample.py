@@ -1,0 +1,149 @@
+"""Per-sample features from the face stages' files (the `features` rules call these).
+
+- LBP-TOP (SPEC.md 5.1, DSME-3D 4.2.1): one code pass over the sample's aligned gray volume
+  per setting (radii, neighbours, mapping, interpolation); what is stored is the per-plane
+  integral histograms, from which every block grid and overlap (and the CAS(ME)^2 ROIs) is a
+  lookup (`microexp.features.blocks`).
+- Curvature (SPEC.md 5.2, DSME-3D 4.2.2-4.2.4): SI and HK histograms in a sphere around each
+  of the configured landmarks on the onset and apex face clouds, weighted by the 2D
+  mean-difference image around each landmark.
+
+A setting's name is its parameters, so that it can be part of a path and a changed parameter
+is a new file, never a stale one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from microexp.cloud3d.stage import Cloud3DResult
+from microexp.face2d.stage import Face2DResult
+from microexp.failures import SampleFailure
+from microexp.features.blocks import IntegralHistograms, integral_histograms
+from microexp.features.landmark_histograms import (
+    curvature_descriptors,
+    landmark_weights,
+    mean_difference_image,
+)
+from microexp.features.lbptop import lbptop_codes
+
+
+def _number(value: float) -> str:
+    """Compact, path-safe number: 6 -> '6', 0.005 -> '0.005', 1e-05 -> '1e-05'."""
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class LbptopSetting:
+    """One LBP-TOP code pass: radii (Rx, Ry, Rt), neighbours (Pxy, Pxt, Pyt), mapping, and
+    interpolation (SPEC.md 5.1)."""
+
+    radii: tuple[int, int, int] = (1, 1, 4)
+    neighbors: tuple[int, int, int] = (8, 8, 8)
+    mapping: str = "u2"
+    interpolation: str = "nearest"
+
+    @classmethod
+    def from_config(cls, spec: Mapping[str, Any]) -> LbptopSetting:
+        return cls(
+            radii=tuple(int(r) for r in spec.get("radii", cls.radii)),
+            neighbors=tuple(int(p) for p in spec.get("neighbors", cls.neighbors)),
+            mapping=str(spec.get("mapping", cls.mapping)),
+            interpolation=str(spec.get("interpolation", cls.interpolation)),
+        )
+
+    @property
+    def name(self) -> str:
+        """e.g. r1-1-4_p8-8-8_u2_nearest"""
+        radii = "-".join(map(str, self.radii))
+        neighbors = "-".join(map(str, self.neighbors))
+        return f"r{radii}_p{neighbors}_{self.mapping}_{self.interpolation}"
+
+
+@dataclass(frozen=True)
+class CurvatureSetting:
+    """Curvature descriptors (SPEC.md 5.2): fit radius, landmark sphere radius, HK zero bands,
+    weight disc radius on the aligned crop, and the fewest vertices a sphere may hold."""
+
+    radius_curv_mm: float = 6.0
+    radius_sphere_mm: float = 15.0
+    eps_H: float = 0.01
+    eps_K: float = 0.0001
+    weight_disc_px: float = 5.0
+    min_sphere_vertices: int = 20
+
+    @classmethod
+    def from_config(cls, spec: Mapping[str, Any]) -> CurvatureSetting:
+        unknown = set(spec) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown curvature option(s) {sorted(unknown)}")
+        return cls(**spec)
+
+    @property
+    def name(self) -> str:
+        """e.g. rc6_rs15_eh0.01_ek0.0001_d5_m20"""
+        return (
+            f"rc{_number(self.radius_curv_mm)}_rs{_number(self.radius_sphere_mm)}"
+            f"_eh{_number(self.eps_H)}_ek{_number(self.eps_K)}"
+            f"_d{_number(self.weight_disc_px)}_m{self.min_sphere_vertices}"
+        )
+
+
+def lbptop_integral(face2d: Face2DResult, setting: LbptopSetting) -> IntegralHistograms:
+    """The sample's LBP-TOP integral histograms for one setting (codes on the whole clip)."""
+    try:
+        codes = lbptop_codes(
+            face2d.aligned_gray, setting.radii, setting.neighbors, setting.interpolation
+        )
+        integral = integral_histograms(codes, setting.mapping)
+    except ValueError as error:  # too-short or too-small volume, bad parameters
+        raise SampleFailure(f"LBP-TOP {setting.name}: {error}") from error
+    integral.meta.update({"setting": setting.name})
+    return integral
+
+
+def curvature_features(
+    face2d: Face2DResult,
+    cloud3d: Cloud3DResult,
+    setting: CurvatureSetting,
+    landmark_indices: Sequence[int],
+) -> dict[str, np.ndarray]:
+    """The sample's weighted SI and HK descriptors for one setting (SPEC.md 5.2)."""
+    onset, apex = face2d.onset, face2d.apex
+    try:
+        weights = landmark_weights(
+            mean_difference_image(face2d.aligned_gray, onset_index=onset),
+            face2d.aligned_landmarks[onset],
+            setting.weight_disc_px,
+            landmark_indices=tuple(landmark_indices),
+        )
+        return curvature_descriptors(
+            cloud3d.frame_points(onset),
+            cloud3d.frame_points(apex),
+            cloud3d.landmarks3d[onset],
+            cloud3d.landmarks3d[apex],
+            weights,
+            setting.radius_curv_mm,
+            setting.radius_sphere_mm,
+            setting.eps_H,
+            setting.eps_K,
+            landmark_indices=tuple(landmark_indices),
+            min_sphere_vertices=setting.min_sphere_vertices,
+        )
+    except ValueError as error:  # LandmarkFeatureError names the landmark and frame
+        raise SampleFailure(f"curvature {setting.name}: {error}") from error
+
+
+def save_curvature(path: str | Path, features: Mapping[str, np.ndarray], setting) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path, ok=True, setting=json.dumps(asdict(setting)), **{k: np.asarray(v) for k, v in
+                                                                features.items()}
+    )  # fmt: skip
