@@ -13,9 +13,9 @@ rule synthetic_frame_folder:
         folder=directory(f"{SYNTHETIC_RAW}/dsme3d/{{subject}}/{{subject}}_{{video}}"),
         truth=f"{SYNTHETIC_RAW}/truth/{{subject}}_{{video}}.npz",
     log:
-        f"{LOGS}/synthetic/{{subject}}_{{video}}.log",
+        f"{LOGS}/generate/{{subject}}_{{video}}.log",
     benchmark:
-        f"{BENCHMARKS}/synthetic/{{subject}}_{{video}}.tsv"
+        f"{BENCHMARKS}/generate/{{subject}}_{{video}}.tsv"
     wildcard_constraints:
         subject=subjects_regex(FORMAT_FRAMES),
     conda:
@@ -35,9 +35,9 @@ rule synthetic_recording:
         recording=f"{SYNTHETIC_RAW}/realsense/{{subject}}/{{subject}}_{{video}}.db3",
         truth=f"{SYNTHETIC_RAW}/truth/{{subject}}_{{video}}.npz",
     log:
-        f"{LOGS}/synthetic/{{subject}}_{{video}}.log",
+        f"{LOGS}/generate/{{subject}}_{{video}}.log",
     benchmark:
-        f"{BENCHMARKS}/synthetic/{{subject}}_{{video}}.tsv"
+        f"{BENCHMARKS}/generate/{{subject}}_{{video}}.tsv"
     wildcard_constraints:
         subject=subjects_regex(FORMAT_REALSENSE),
     conda:
@@ -58,7 +58,7 @@ rule synthetic_dsme3d_sheet:
     output:
         f"{SYNTHETIC_RAW}/dsme3d/micro-expression.xlsx",
     log:
-        f"{LOGS}/synthetic/dsme3d_sheet.log",
+        f"{LOGS}/generate/dsme3d_sheet.log",
     conda:
         "../../envs/synthetic.yaml"
     params:
@@ -73,7 +73,7 @@ rule synthetic_recording_sheet:
     output:
         f"{SYNTHETIC_RAW}/realsense/annotations.tsv",
     log:
-        f"{LOGS}/synthetic/realsense_sheet.log",
+        f"{LOGS}/generate/realsense_sheet.log",
     conda:
         "../../envs/synthetic.yaml"
     params:
@@ -95,7 +95,7 @@ rule synthetic_subject_figure:
             category="Synthetic data set",
         ),
     log:
-        f"{LOGS}/synthetic/figure_{{subject}}.log",
+        f"{LOGS}/generate/figure_{{subject}}.log",
     conda:
         "../../envs/synthetic.yaml"
     params:

@@ -32,6 +32,7 @@ from microexp.features.landmark_histograms import (
     mean_difference_image,
 )
 from microexp.features.lbptop import lbptop_codes
+from microexp.features.tim import tim
 
 
 def _number(value: float) -> str:
@@ -42,12 +43,14 @@ def _number(value: float) -> str:
 @dataclass(frozen=True)
 class LbptopSetting:
     """One LBP-TOP code pass: radii (Rx, Ry, Rt), neighbours (Pxy, Pxt, Pyt), mapping, and
-    interpolation (SPEC.md 5.1)."""
+    interpolation (SPEC.md 5.1); `tim_frames` resamples the clip to that many frames with the
+    temporal interpolation model first (the CAS(ME)^2 variant: 120)."""
 
     radii: tuple[int, int, int] = (1, 1, 4)
     neighbors: tuple[int, int, int] = (8, 8, 8)
     mapping: str = "u2"
     interpolation: str = "nearest"
+    tim_frames: int | None = None
 
     @classmethod
     def from_config(cls, spec: Mapping[str, Any]) -> LbptopSetting:
@@ -56,6 +59,7 @@ class LbptopSetting:
             neighbors=tuple(int(p) for p in spec.get("neighbors", cls.neighbors)),
             mapping=str(spec.get("mapping", cls.mapping)),
             interpolation=str(spec.get("interpolation", cls.interpolation)),
+            tim_frames=None if spec.get("tim_frames") is None else int(spec["tim_frames"]),
         )
 
     @property
@@ -63,7 +67,8 @@ class LbptopSetting:
         """e.g. r1-1-4_p8-8-8_u2_nearest"""
         radii = "-".join(map(str, self.radii))
         neighbors = "-".join(map(str, self.neighbors))
-        return f"r{radii}_p{neighbors}_{self.mapping}_{self.interpolation}"
+        tim = "" if self.tim_frames is None else f"_tim{self.tim_frames}"
+        return f"r{radii}_p{neighbors}_{self.mapping}_{self.interpolation}{tim}"
 
 
 @dataclass(frozen=True)
@@ -97,10 +102,12 @@ class CurvatureSetting:
 
 def lbptop_integral(face2d: Face2DResult, setting: LbptopSetting) -> IntegralHistograms:
     """The sample's LBP-TOP integral histograms for one setting (codes on the whole clip)."""
+    volume = face2d.aligned_gray
     try:
-        codes = lbptop_codes(
-            face2d.aligned_gray, setting.radii, setting.neighbors, setting.interpolation
-        )
+        if setting.tim_frames is not None:
+            # uint8, as the resampled frames of the original TIM + LBP-TOP code were images
+            volume = tim(volume, setting.tim_frames, dtype=np.uint8)
+        codes = lbptop_codes(volume, setting.radii, setting.neighbors, setting.interpolation)
         integral = integral_histograms(codes, setting.mapping)
     except ValueError as error:  # too-short or too-small volume, bad parameters
         raise SampleFailure(f"LBP-TOP {setting.name}: {error}") from error
