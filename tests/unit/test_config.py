@@ -1,0 +1,54 @@
+"""The shipped configs validate and every stage section parses into its parameters."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from microexp.cloud3d.stage import Cloud3DParams
+from microexp.face2d.stage import Face2DParams
+from microexp.features.sample import CurvatureSetting, LbptopSetting
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = str(ROOT / "workflow/schemas/config.schema.yaml")
+
+
+def merged(*overlays: Path) -> dict:
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for overlay in overlays:
+        for key, value in yaml.safe_load(overlay.read_text()).items():
+            if isinstance(value, dict):
+                config.setdefault(key, {}).update(value)
+            else:
+                config[key] = value
+    validate(config, SCHEMA)
+    return config
+
+
+@pytest.mark.parametrize(
+    "overlays", [(), (ROOT / "presets/paper.yaml",), (ROOT / "tests/integration/config.yaml",)]
+)
+def test_shipped_configs_validate_and_parse(overlays):
+    config = merged(*overlays)
+    Face2DParams.from_config(config["face2d"])
+    Cloud3DParams.from_config(config["cloud3d"])
+    for spec in config["features"]["lbptop"]:
+        LbptopSetting.from_config(spec)
+    for spec in config["features"]["curvature"]:
+        CurvatureSetting.from_config(spec)
+    assert len(config["features"]["landmarks"]) == 23
+
+
+def test_a_typo_in_a_stage_section_is_an_error():
+    config = merged()
+    broken = copy.deepcopy(config["cloud3d"])
+    broken["crop_radius"] = 90
+    with pytest.raises(ValueError, match="crop_radius"):
+        Cloud3DParams.from_config(broken)
+    config["datasets"]["synthetic"]["layout"] = "dsme-3d"
+    with pytest.raises(Exception, match="dsme-3d"):
+        validate(config, SCHEMA)
