@@ -285,7 +285,9 @@ def draw_subject_parameters(rng: np.random.Generator, intrinsics: Intrinsics) ->
     }
     return SubjectParameters(
         distance_mm=u(450.0, 650.0),
-        face_width_mm=u(128.0, 148.0),
+        # Adult face widths at the jaw landmarks: with these, the outer brow ends sit 83-98 mm
+        # from the nose tip, inside DSME-3D's 100 mm face crop as on real faces (SPEC.md 4.3).
+        face_width_mm=u(114.0, 128.0),
         roll_deg=u(-4.0, 4.0),
         centre_px=(
             intrinsics.width / 2 + u(-50.0, 50.0),
@@ -426,11 +428,11 @@ def face_relief_mm(
 
     # Head: cylinder across, receding forehead and skull above the brows.
     x_mid = (lm[0, 0] + lm[16, 0]) / 2
-    half_width = 0.575 * (lm[16, 0] - lm[0, 0])
+    half_width = 0.6 * (lm[16, 0] - lm[0, 0])
     brow_line = lm[17:27, 1].mean() - 0.05
     above = np.clip(brow_line - y, 0.0, None)
     r2 = ((x - x_mid) / half_width) ** 2 + (above / 2.5) ** 2
-    height -= 1.9 * iod_mm * (1.0 - np.sqrt(1.0 - np.minimum(r2, 0.985)))
+    height -= 1.75 * iod_mm * (1.0 - np.sqrt(1.0 - np.minimum(r2, 0.985)))
     d0 = 0.3
     height -= 0.25 * iod_mm * np.where(above < d0, above**2 / (2 * d0), above - d0 / 2)
 
