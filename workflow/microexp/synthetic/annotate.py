@@ -12,21 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from microexp.synthetic.sheet import write_dsme3d_sheet, write_generic_sheet
+from microexp.synthetic.sheet import GENERIC_COLUMNS, write_dsme3d_sheet, write_generic_sheet
 
-ANNOTATION_COLUMNS = (
-    "subject",
-    "video",
-    "sample",
-    "source",
-    "onset",
-    "apex",
-    "offset",
-    "aus",
-    "expression_type",
-    "objective_class",
-    "emotion",
-)
+# The generic sheet's columns are exactly what a truth file gives a sheet row.
+ANNOTATION_COLUMNS = GENERIC_COLUMNS
 
 
 def annotation_row(truth_path: Path) -> dict[str, object]:
