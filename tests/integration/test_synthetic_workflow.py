@@ -181,3 +181,11 @@ def test_synthetic_samples_sheet_and_clips(synthetic_run):
         assert clip.frame_numbers.tolist() == expected
         index = truth["frame_numbers"].tolist().index(int(truth["apex"]))
         assert_depth_matches_truth(clip.depth[clip.apex].astype(float), truth, index, sample)
+
+
+def test_the_html_report_builds(synthetic_run):
+    """`make run` ends with `snakemake --report`: it must build from a finished run."""
+    run_snakemake(synthetic_run, extra=("--report", "report.html"))
+    html = (synthetic_run / "report.html").read_text(errors="replace")
+    for expected in ("Synthetic data set", "QC: 2D face", "QC: 3D face"):
+        assert expected in html, expected
