@@ -217,7 +217,7 @@ def test_face_cut_by_the_image_border():
         return np.roll(clip.color[:3], shift, axis=2)
 
     assert_fails(near_left_edge(50), "face cut by the image border at frame 0: .* landmarks", 0)
-    wide = {"crop": {"left": 3.0}}
+    wide = {"crop": {"left": 4.0}}  # 4 eye-corner distances left of the eyes: past x = 0
     assert run(near_left_edge(100)).n_frames == 3
     assert_fails(near_left_edge(100), "border: .* of the face crop lies outside", 0, params=wide)
 
