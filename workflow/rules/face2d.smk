@@ -11,11 +11,15 @@ rule face2d:
         f"{LOGS}/{{dataset}}/face2d/{{sample}}.log",
     benchmark:
         f"{BENCHMARKS}/{{dataset}}/face2d/{{sample}}.tsv"
+    group:
+        "sample"
     conda:
         "../../envs/face.yaml"
+    threads: 1
+    # measured on the default run: RSS 182 MB + 2.5 x input MB, max 421 MB, max 4 s (72 samples)
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=lambda wildcards, input, attempt: attempt * max(900, 400 + 5 * input.size_mb),
+        runtime=lambda wildcards, attempt: 2 * attempt,
     params:
         face2d=config["face2d"],
         failure=failure_file("face2d"),
@@ -37,7 +41,14 @@ rule face2d_qc:
         ),
     log:
         f"{LOGS}/{{dataset}}/face2d_qc/{{sample}}.log",
+    group:
+        "sample"
     conda:
         "../../envs/face.yaml"
+    threads: 1
+    # measured on the default run: max RSS 450 MB, 4 s (the 4 largest clips)
+    resources:
+        mem_mb=lambda wildcards, input, attempt: attempt * max(900, 400 + 5 * input.size_mb),
+        runtime=lambda wildcards, attempt: 2 * attempt,
     script:
         "../scripts/face2d_qc.py"
