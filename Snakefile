@@ -25,6 +25,8 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/face2d.smk"
 include: "workflow/rules/cloud3d.smk"
 include: "workflow/rules/features.smk"
+include: "workflow/rules/classify.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:
@@ -33,3 +35,5 @@ rule all:
         synthetic_targets(),
         ingest_targets(),
         face_targets(),
+        classify_targets(),
+        table_targets(),

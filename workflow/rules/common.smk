@@ -5,7 +5,9 @@ import json
 import re
 from pathlib import Path
 
-from microexp.features.sample import CurvatureSetting, LbptopSetting
+from microexp.evaluate.plan import TABLE_SUFFIXES, planned_tables
+from microexp.learn.entries import classify_entries, feature_settings, fusion_entries
+from microexp.report.captions import Captions
 from microexp.io.samples import annotation_sources, read_sample_sheet
 from microexp.synthetic.generate import sample_row
 from microexp.synthetic.schedule import (
@@ -139,10 +141,12 @@ def ingest_targets() -> list[str]:
 
 
 # --- per-sample face and feature stages ---------------------------------------------------
-LBPTOP_SETTINGS = {s.name: s for s in map(LbptopSetting.from_config, config["features"]["lbptop"])}
-CURVATURE_SETTINGS = {
-    s.name: s for s in map(CurvatureSetting.from_config, config["features"]["curvature"])
-}
+# The experiments and fusion studies (classify.smk), parsed once: a config error stops here
+# with the parser's message. Every feature setting they read is computed, listed or not.
+CLASSIFY_ENTRIES = classify_entries(config)
+FUSION_ENTRIES = fusion_entries(config)
+TABLE_PLANS = planned_tables(CLASSIFY_ENTRIES, FUSION_ENTRIES)
+LBPTOP_SETTINGS, CURVATURE_SETTINGS = feature_settings(config)
 
 
 def stage_file(stage: str) -> str:
@@ -154,24 +158,28 @@ def names_regex(names) -> str:
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
+def face_targets_of(dataset: str) -> list[str]:
+    """Every per-sample face and feature output of a data set, with QC pictures."""
+    samples = samples_of(dataset)
+    targets = []
+    for pattern in (
+        "face2d/{sample}.npz",
+        "face2d/qc/{sample}.png",
+        "cloud3d/{sample}.npz",
+        "cloud3d/qc/{sample}.png",
+    ):
+        targets += expand(f"{RESULTS}/{dataset}/{pattern}", sample=samples)
+    for lbp in LBPTOP_SETTINGS:
+        targets += expand(
+            f"{RESULTS}/{dataset}/features/lbptop/{lbp}/{{sample}}.npz", sample=samples
+        )
+    for curv in CURVATURE_SETTINGS:
+        targets += expand(
+            f"{RESULTS}/{dataset}/features/curvature/{curv}/{{sample}}.npz", sample=samples
+        )
+    return targets
+
+
 def face_targets() -> list[str]:
     """Every per-sample face and feature output of every data set, with QC pictures."""
-    targets = []
-    for name in config["datasets"]:
-        samples = samples_of(name)
-        for pattern in (
-            "face2d/{sample}.npz",
-            "face2d/qc/{sample}.png",
-            "cloud3d/{sample}.npz",
-            "cloud3d/qc/{sample}.png",
-        ):
-            targets += expand(f"{RESULTS}/{name}/{pattern}", sample=samples)
-        for lbp in LBPTOP_SETTINGS:
-            targets += expand(
-                f"{RESULTS}/{name}/features/lbptop/{lbp}/{{sample}}.npz", sample=samples
-            )
-        for curv in CURVATURE_SETTINGS:
-            targets += expand(
-                f"{RESULTS}/{name}/features/curvature/{curv}/{{sample}}.npz", sample=samples
-            )
-    return targets
+    return [t for name in config["datasets"] for t in face_targets_of(name)]

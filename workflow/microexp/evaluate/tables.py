@@ -109,6 +109,7 @@ KINDS = {
     "blocks": "LBP-TOP block grid x overlap (DSME-3D Tables 7-10)",
     "fusion": "2D/3D probability fusion (DSME-3D Table 11)",
     "lbp_variant": "LBP-TOP radii x P x mapping (CAS(ME)^2 Table 5)",
+    "other": "an experiment outside the paper tables (scores and predictions only)",
 }
 # Table label -> scheme name in config (DSME-3D 4.3: objective = FACS classes I-VII,
 # non-objective = emotions without sadness). Order = column order of Table 6.

@@ -298,3 +298,48 @@ def field_context_markdown() -> str:
         "subject leakage between folds (stratified k-fold does not group by subject).",
     ]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables as HTML (the report shows the .html version of every table)
+# ---------------------------------------------------------------------------------------------
+
+_TABLE_STYLE = (
+    "<style>body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
+    "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f3f3f3}"
+    "td.label{text-align:left}ul{padding-left:1.2em}</style>"
+)
+
+
+def table_html(table: PaperTable) -> str:
+    """A paper table as a stand-alone HTML page: title, header block (dataset, samples used and
+    excluded, protocol, metric, published figure or why none), the cells (bold: our best;
+    dagger: the paper's best setting) and the legend."""
+    cells = table.cells
+    names = [str(n) if n is not None else "" for n in cells.index.names]
+    if isinstance(cells.columns, pd.MultiIndex):
+        columns = [" / ".join(str(v) for v in key) for key in cells.columns]
+    else:
+        columns = [str(c) for c in cells.columns]
+    rows = []
+    for i, key in enumerate(cells.index):
+        key = key if isinstance(key, tuple) else (key,)
+        label = "".join(f'<td class="label">{html.escape(str(v))}</td>' for v in key)
+        values = []
+        for j, text in enumerate(cells.iloc[i]):
+            cell = html.escape(str(text))
+            if (i, j) in table.dagger:
+                cell += " †"
+            if (i, j) in table.bold:
+                cell = f"<b>{cell}</b>"
+            values.append(f"<td>{cell}</td>")
+        rows.append(f"<tr>{label}{''.join(values)}</tr>")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in [*names, *columns])
+    header = "".join(f"<li>{html.escape(line)}</li>" for line in table.header)
+    legend = "".join(f"<li><i>{html.escape(line)}</i></li>" for line in table.legend)
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(table.title)}'
+        f"</title>{_TABLE_STYLE}</head><body><h3>{html.escape(table.title)}</h3>"
+        f"<ul>{header}</ul><table><tr>{head}</tr>{''.join(rows)}</table><ul>{legend}</ul>"
+        "</body></html>\n"
+    )

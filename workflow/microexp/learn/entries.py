@@ -1,0 +1,408 @@
+"""Config entries of the classify and fusion rules, and the files they write (SPEC.md 6-7).
+
+``config["experiments"]`` holds classification entries: one experiment or a sweep each
+(experiments.py); an entry is one job of the ``classify_<entry>`` rule, so the work a sweep shares
+(feature files opened once, splits and Gram matrices shared) stays inside one job.
+``config["fusion"]`` holds fusion entries (`FusionEntry`): LBP-TOP fused with each curvature
+descriptor, per class scheme and protocol, with the oracle a and the nested a (DSME-3D Table 11,
+Eq. 13); one job of ``fusion_<entry>`` each.
+
+Files (ARCHITECTURE.md data contracts):
+
+- ``results/{dataset}/predictions/{experiment}/{protocol}.parquet``: out-of-fold predictions,
+  one row per (repeat, sample): sample, subject, repeat, fold, label, predicted, p_<class>...
+- ``results/{dataset}/scores/{entry}.tsv``: the scores rows of every experiment of the entry
+  (microexp.evaluate.tables schema, plus ``experiment`` and ``entry``);
+- ``results/{dataset}/scores/{entry}.excluded.tsv``: experiment, sample, stage, reason for
+  every sample an experiment left out;
+- ``results/{dataset}/fusion/{entry}/{scheme}/{protocol}/``: the 2D and 3D predictions on the
+  fusion's common samples (``lbptop.parquet``, ``<descriptor>.parquet``), the fused predictions
+  (``<descriptor>.oracle.parquet``, ``<descriptor>.nested.parquet``), the weights chosen
+  (``<descriptor>.alphas.tsv``) and the curves (``<descriptor>.curve.tsv``: score against a on
+  the test predictions; ``<descriptor>.inner_curve.tsv``: per outer fold on its inner folds).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from microexp.evaluate.tables import fusion_scores, setting_scores
+from microexp.features.sample import CurvatureSetting, LbptopSetting
+from microexp.learn.experiments import (
+    CURVATURE_DESCRIPTORS,
+    DEFAULT_EXPRESSION_TYPES,
+    ExperimentSpec,
+    experiments_from_config,
+    fusion_inputs,
+    required_settings,
+    run_fusion,
+    run_sweep,
+)
+from microexp.learn.fusion import NestedFusionRun, alpha_grid
+
+__all__ = [
+    "FusionEntry",
+    "classify_entries",
+    "descriptor_label",
+    "feature_settings",
+    "fusion_dir",
+    "fusion_entries",
+    "prediction_path",
+    "run_classify_entry",
+    "run_fusion_entry",
+]
+
+log = logging.getLogger(__name__)
+
+_FUSION_KEYS = {
+    "dataset",
+    "schemes",
+    "min_class_size",
+    "expression_types",
+    "protocols",
+    "kfold",
+    "seed",
+    "lbptop",
+    "svm_2d",
+    "curvature",
+    "svm_3d",
+    "alpha_step",
+    "criterion",
+    "inner_n_splits",
+}
+
+
+def prediction_path(results_dir: str | Path, dataset: str, experiment: str, protocol: str) -> Path:
+    """``results/{dataset}/predictions/{experiment}/{protocol}.parquet``"""
+    return Path(results_dir) / dataset / "predictions" / experiment / f"{protocol}.parquet"
+
+
+def fusion_dir(results_dir: str | Path, dataset: str, entry: str) -> Path:
+    """``results/{dataset}/fusion/{entry}``"""
+    return Path(results_dir) / dataset / "fusion" / entry
+
+
+def descriptor_label(descriptor: str) -> str:
+    """A descriptor in a file name: ``si+hk`` -> ``si-hk``."""
+    return descriptor.replace("+", "-")
+
+
+def classify_entries(config: Mapping[str, Any]) -> dict[str, list[ExperimentSpec]]:
+    """``config["experiments"]`` -> entry name -> its experiments (a sweep expanded), each
+    checked against the configured data sets. Experiment names are unique over all entries."""
+    schemes = config.get("class_schemes") or {}
+    result: dict[str, list[ExperimentSpec]] = {}
+    seen: dict[str, str] = {}
+    for entry, spec in (config.get("experiments") or {}).items():
+        experiments = list(
+            experiments_from_config({entry: spec}, schemes=schemes, seed=config["seed"]).values()
+        )
+        if len({e.dataset for e in experiments}) != 1:
+            raise ValueError(f"experiment entry {entry!r}: one data set per entry (one job)")
+        for experiment in experiments:
+            _check_dataset(config, f"experiment {experiment.name}", experiment.dataset)
+            if experiment.name in seen:
+                raise ValueError(
+                    f"experiment {experiment.name!r} comes from entries {seen[experiment.name]!r} "
+                    f"and {entry!r}; rename one entry"
+                )
+            seen[experiment.name] = entry
+        result[entry] = experiments
+    return result
+
+
+def _check_dataset(config: Mapping[str, Any], what: str, dataset: str) -> None:
+    if dataset not in config["datasets"]:
+        raise ValueError(
+            f"{what}: dataset {dataset!r} is not under `datasets:` ({sorted(config['datasets'])})"
+        )
+
+
+@dataclass(frozen=True)
+class FusionEntry:
+    """One fusion study (DSME-3D Table 11): per scheme, the 2D experiment (LBP-TOP blocks) and
+    one 3D experiment per curvature descriptor, evaluated on their common samples per protocol;
+    a on ``alphas``; the nested a chosen by ``criterion`` on ``inner_n_splits`` inner folds."""
+
+    name: str
+    dataset: str
+    experiments2d: tuple[ExperimentSpec, ...]
+    experiments3d: tuple[tuple[ExperimentSpec, ...], ...]  # per scheme, per descriptor
+    descriptors: tuple[str, ...]
+    protocols: tuple[str, ...]
+    alphas: tuple[float, ...]
+    criterion: str
+    inner_n_splits: int
+
+    @classmethod
+    def from_config(
+        cls, name: str, spec: Mapping[str, Any], config: Mapping[str, Any]
+    ) -> FusionEntry:
+        unknown = set(spec) - _FUSION_KEYS
+        if unknown:
+            raise ValueError(f"fusion {name!r}: unknown keys {sorted(unknown)}")
+        for key in ("dataset", "schemes", "lbptop", "curvature"):
+            if key not in spec:
+                raise ValueError(f"fusion {name!r}: `{key}` is required")
+        _check_dataset(config, f"fusion {name}", spec["dataset"])
+        curvature = dict(spec["curvature"])
+        descriptors = tuple(curvature.pop("descriptors", CURVATURE_DESCRIPTORS))
+        if not descriptors or set(descriptors) - set(CURVATURE_DESCRIPTORS):
+            raise ValueError(f"fusion {name!r}: descriptors must be from {CURVATURE_DESCRIPTORS}")
+        common = {
+            "dataset": spec["dataset"],
+            "expression_types": spec.get("expression_types", list(DEFAULT_EXPRESSION_TYPES)),
+            "protocols": spec.get("protocols", ["loso"]),
+            "kind": "fusion",
+        }
+        for key in ("min_class_size", "kfold", "seed"):
+            if key in spec:
+                common[key] = spec[key]
+        schemes = config.get("class_schemes") or {}
+        specs2d, specs3d = [], []
+        for scheme in spec["schemes"]:
+            label = scheme if isinstance(scheme, str) else scheme.get("name", "scheme")
+            specs2d.append(
+                ExperimentSpec.from_config(
+                    f"{name}__{label}_lbptop",
+                    {**common, "scheme": scheme, "feature": {"lbptop": spec["lbptop"]},
+                     "svm": spec.get("svm_2d") or {}},
+                    schemes=schemes,
+                    seed=config["seed"],
+                )
+            )  # fmt: skip
+            specs3d.append(
+                tuple(
+                    ExperimentSpec.from_config(
+                        f"{name}__{label}_{descriptor_label(d)}",
+                        {**common, "scheme": scheme,
+                         "feature": {"curvature": {**curvature, "descriptor": d}},
+                         "svm": spec.get("svm_3d") or {}},
+                        schemes=schemes,
+                        seed=config["seed"],
+                    )
+                    for d in descriptors
+                )
+            )  # fmt: skip
+        names = [s.scheme.name for s in specs2d]
+        if len(set(names)) != len(names):
+            raise ValueError(f"fusion {name!r}: a scheme is listed twice")
+        criterion = str(spec.get("criterion", "accuracy"))
+        if criterion not in ("accuracy", "uf1", "uar"):
+            raise ValueError(f"fusion {name!r}: criterion must be accuracy, uf1 or uar")
+        return cls(
+            name=name,
+            dataset=str(spec["dataset"]),
+            experiments2d=tuple(specs2d),
+            experiments3d=tuple(specs3d),
+            descriptors=descriptors,
+            protocols=specs2d[0].protocols,
+            alphas=tuple(float(a) for a in alpha_grid(float(spec.get("alpha_step", 0.05)))),
+            criterion=criterion,
+            inner_n_splits=int(spec.get("inner_n_splits", 10)),
+        )
+
+    @property
+    def schemes(self) -> list[str]:
+        return [s.scheme.name for s in self.experiments2d]
+
+    def experiments(self) -> list[ExperimentSpec]:
+        """Every 2D and 3D experiment of the entry (for the feature settings they read)."""
+        return [*self.experiments2d, *(s for group in self.experiments3d for s in group)]
+
+    def as_config(self) -> dict[str, Any]:
+        """JSON-able identity of the entry (a rule's params carry it)."""
+        return {
+            "experiments": [s.as_config() for s in self.experiments()],
+            "descriptors": list(self.descriptors),
+            "alphas": list(self.alphas),
+            "criterion": self.criterion,
+            "inner_n_splits": self.inner_n_splits,
+        }
+
+
+def fusion_entries(config: Mapping[str, Any]) -> dict[str, FusionEntry]:
+    """``config["fusion"]`` -> entry name -> FusionEntry."""
+    return {
+        name: FusionEntry.from_config(name, spec, config)
+        for name, spec in (config.get("fusion") or {}).items()
+    }
+
+
+def feature_settings(
+    config: Mapping[str, Any],
+) -> tuple[dict[str, LbptopSetting], dict[str, CurvatureSetting]]:
+    """Every LBP-TOP and curvature setting to compute, by folder name: those listed under
+    ``features:`` and those the experiments and fusion entries read (so a sweep over radii
+    needs no second list to keep in step)."""
+    lbptop = {s.name: s for s in map(LbptopSetting.from_config, config["features"]["lbptop"])}
+    curvature = {
+        s.name: s for s in map(CurvatureSetting.from_config, config["features"]["curvature"])
+    }
+    experiments = [e for group in classify_entries(config).values() for e in group]
+    experiments += [e for f in fusion_entries(config).values() for e in f.experiments()]
+    required = required_settings(experiments)
+    lbptop.update({k: v for k, v in required["lbptop"].items() if k not in lbptop})
+    curvature.update({k: v for k, v in required["curvature"].items() if k not in curvature})
+    return lbptop, curvature
+
+
+# ---------------------------------------------------------------------------------------------
+# Running an entry
+# ---------------------------------------------------------------------------------------------
+
+
+def _write_parquet(table: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(path, index=False)
+
+
+def _excluded_rows(name: str, scheme: str, excluded: pd.DataFrame) -> pd.DataFrame:
+    table = excluded.copy()
+    table.insert(0, "scheme", scheme)
+    table.insert(0, "experiment", name)
+    return table
+
+
+def _label_summary(report: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("scheme", "classes", "counts", "dropped_small_classes", "unmapped_labels")
+    return {k: report[k] for k in keys if k in report} | {"n_used": int(report["n_kept"])}
+
+
+def run_classify_entry(
+    results_dir: str | Path,
+    entry: str,
+    experiments: Sequence[ExperimentSpec],
+    *,
+    scores_path: str | Path,
+    excluded_path: str | Path,
+    summary_path: str | Path,
+) -> pd.DataFrame:
+    """Run an entry's experiments (``run_sweep``: shared feature reads, splits and Gram
+    matrices), write every prediction table, the scores, the excluded samples and a summary of
+    each experiment's classes; returns the scores."""
+    runs = run_sweep(results_dir, experiments)
+    scores, excluded, summary = [], [], {}
+    for spec in experiments:
+        run = runs[spec.name]
+        for protocol, predictions in run.predictions.items():
+            _write_parquet(
+                predictions, prediction_path(results_dir, spec.dataset, spec.name, protocol)
+            )
+            scores.append(
+                setting_scores(
+                    predictions,
+                    kind=spec.kind or "other",
+                    scheme=spec.scheme.name,
+                    protocol=protocol,
+                    dataset=spec.dataset,
+                    entry=entry,
+                    **spec.score_columns(),
+                )
+            )
+        excluded.append(_excluded_rows(spec.name, spec.scheme.name, run.excluded))
+        summary[spec.name] = _label_summary(run.label_report)
+    return _write_entry_tables(scores, excluded, summary, scores_path, excluded_path, summary_path)
+
+
+def _write_entry_tables(
+    scores: list[pd.DataFrame],
+    excluded: list[pd.DataFrame],
+    summary: Mapping[str, Any],
+    scores_path: str | Path,
+    excluded_path: str | Path,
+    summary_path: str | Path,
+) -> pd.DataFrame:
+    table = pd.concat(scores, ignore_index=True)
+    Path(scores_path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(scores_path, sep="\t", index=False, na_rep="NA")
+    pd.concat(excluded, ignore_index=True).to_csv(excluded_path, sep="\t", index=False, na_rep="NA")
+    Path(summary_path).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    return table
+
+
+def _fusion_setting(spec2d: ExperimentSpec) -> dict[str, Any]:
+    """The 2D block setting's columns on every fusion row (Table 11 groups by it)."""
+    columns = spec2d.feature.columns()
+    keep = ("lbptop_setting", "rx", "ry", "rt", "p", "mapping", "grid_rows", "grid_cols")
+    return {k: columns[k] for k in (*keep, "overlap")}
+
+
+def _write_fusion_files(run: NestedFusionRun, folder: Path, descriptor: str) -> None:
+    label = descriptor_label(descriptor)
+    _write_parquet(run.outer2d, folder / "lbptop.parquet")
+    _write_parquet(run.outer3d, folder / f"{label}.parquet")
+    for result in (run.oracle, run.nested):
+        _write_parquet(result.predictions, folder / f"{label}.{result.kind}.parquet")
+    alphas = pd.concat(
+        [r.alphas.assign(fusion=r.kind) for r in (run.oracle, run.nested)], ignore_index=True
+    )
+    alphas.to_csv(folder / f"{label}.alphas.tsv", sep="\t", index=False)
+    run.oracle.curve.to_csv(folder / f"{label}.curve.tsv", sep="\t", index=False)
+    run.nested.curve.to_csv(folder / f"{label}.inner_curve.tsv", sep="\t", index=False)
+
+
+def run_fusion_entry(
+    results_dir: str | Path,
+    entry: FusionEntry,
+    *,
+    out_dir: str | Path,
+    scores_path: str | Path,
+    excluded_path: str | Path,
+    summary_path: str | Path,
+) -> tuple[pd.DataFrame, dict[tuple[str, str], dict[str, NestedFusionRun]]]:
+    """Every (scheme, protocol, descriptor) fusion of an entry (SPEC.md 6): the 2D and 3D SVMs
+    on the common samples, the oracle a and the nested a; writes the files of the module
+    docstring and the scores rows (kind ``fusion``: LBP-TOP alone, each descriptor alone, each
+    fusion with its a). Returns the scores and the runs by (scheme, protocol)."""
+    scores, excluded, summary = [], [], {}
+    runs: dict[tuple[str, str], dict[str, NestedFusionRun]] = {}
+    for spec2d, specs3d in zip(entry.experiments2d, entry.experiments3d, strict=True):
+        scheme = spec2d.scheme.name
+        setting = _fusion_setting(spec2d)
+        for protocol in entry.protocols:
+            folder = Path(out_dir) / scheme / protocol
+            folder.mkdir(parents=True, exist_ok=True)
+            runs[(scheme, protocol)] = {}
+            for k, spec3d in enumerate(specs3d):
+                descriptor = spec3d.feature.descriptor
+                log.info(
+                    "fusion %s: %s, %s, LBP-TOP + %s", entry.name, scheme, protocol, descriptor
+                )
+                inputs = fusion_inputs(results_dir, spec2d, spec3d, protocol)
+                run = run_fusion(
+                    inputs,
+                    entry.alphas,
+                    criterion=entry.criterion,
+                    inner_n_splits=entry.inner_n_splits,
+                )
+                runs[(scheme, protocol)][descriptor] = run
+                _write_fusion_files(run, folder, descriptor)
+                identity = {"scheme": scheme, "protocol": protocol, "dataset": entry.dataset}
+                extra = {"entry": entry.name, **setting}
+                if k == 0:  # LBP-TOP alone: the same on every descriptor's common samples
+                    scores.append(
+                        setting_scores(run.outer2d, kind="fusion", descriptor="lbptop",
+                                       fusion="none", experiment=spec2d.name, **identity, **extra)
+                    )  # fmt: skip
+                scores.append(
+                    setting_scores(run.outer3d, kind="fusion", descriptor=descriptor,
+                                   fusion="none", experiment=spec3d.name, **identity, **extra)
+                )  # fmt: skip
+                for result in (run.oracle, run.nested):
+                    scores.append(
+                        fusion_scores(result, descriptor=descriptor, experiment=spec3d.name,
+                                      **identity, **extra)
+                    )  # fmt: skip
+                name = f"{spec3d.name}/{protocol}"
+                excluded.append(_excluded_rows(name, scheme, inputs.excluded))
+                summary[name] = _label_summary(inputs.label_report)
+    table = _write_entry_tables(scores, excluded, summary, scores_path, excluded_path, summary_path)
+    return table, runs
