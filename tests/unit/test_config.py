@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 
 from microexp.cloud3d.stage import Cloud3DParams
 from microexp.face2d.stage import Face2DParams
@@ -20,11 +20,7 @@ SCHEMA = str(ROOT / "workflow/schemas/config.schema.yaml")
 def merged(*overlays: Path) -> dict:
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     for overlay in overlays:
-        for key, value in yaml.safe_load(overlay.read_text()).items():
-            if isinstance(value, dict):
-                config.setdefault(key, {}).update(value)
-            else:
-                config[key] = value
+        update_config(config, yaml.safe_load(overlay.read_text()))  # as --configfile merges
     validate(config, SCHEMA)
     return config
 

@@ -18,12 +18,10 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from microexp.cloud3d.stage import Cloud3DResult
-from microexp.face2d.stage import Face2DResult
 from microexp.failures import SampleFailure
 from microexp.features.blocks import IntegralHistograms, integral_histograms
 from microexp.features.landmark_histograms import (
@@ -33,6 +31,10 @@ from microexp.features.landmark_histograms import (
 )
 from microexp.features.lbptop import lbptop_codes
 from microexp.features.tim import tim
+
+if TYPE_CHECKING:  # types only: importing cloud3d.stage loads open3d (~1 s per lbptop job)
+    from microexp.cloud3d.stage import Cloud3DResult
+    from microexp.face2d.stage import Face2DResult
 
 
 def _number(value: float) -> str:
