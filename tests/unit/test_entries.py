@@ -30,6 +30,7 @@ from microexp.learn.entries import (
     classify_entries,
     feature_settings,
     fusion_entries,
+    lbptop_batches,
     prediction_path,
     run_classify_entry,
     run_fusion_entry,
@@ -122,6 +123,20 @@ def test_default_config_plans_tables_6_to_11_and_computes_every_radius():
     # the radius sweep's settings are computed although `features.lbptop` lists one
     assert {"r1-1-2_p8-8-8_u2_nearest", "r1-1-3_p8-8-8_u2_nearest"} <= set(lbptop)
     assert list(curvature) == ["rc6_rs15_eh0.01_ek0.0001_d5_m20"]
+
+
+def test_a_sweeps_own_lbptop_settings_form_one_batch_per_sample():
+    assert lbptop_batches(shipped()) == {
+        "radius": ["r1-1-2_p8-8-8_u2_nearest", "r1-1-3_p8-8-8_u2_nearest"]
+    }
+    # r1-1-4 is listed under features: and read by the block sweeps, so it stays a job of its
+    # own; the paper preset's other 11 radii are the radius entry's alone
+    paper = lbptop_batches(shipped("presets/paper.yaml"))
+    assert len(paper["radius"]) == 11 and "r1-1-4_p8-8-8_u2_nearest" not in paper["radius"]
+    tiny = lbptop_batches(shipped("tests/integration/config.yaml"))
+    assert tiny == {
+        "casme2_lbp": ["r1-1-2_p4-4-4_u2_nearest_tim10", "r1-1-2_p8-8-8_u2_nearest_tim10"]
+    }
 
 
 def test_paper_preset_and_integration_config_parse():

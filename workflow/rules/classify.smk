@@ -4,11 +4,6 @@
 # overlap variant is evaluated on the same folds and SVM settings share Gram matrices.
 
 
-def rule_name(entry: str) -> str:
-    """A config entry name as part of a rule name (letters, digits, underscores)."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", entry)
-
-
 def feature_files(dataset: str, experiments) -> list[str]:
     """Every per-sample file the experiments read (feature files; face2d for the ROIs)."""
     files = []

@@ -6,7 +6,12 @@ import re
 from pathlib import Path
 
 from microexp.evaluate.plan import TABLE_SUFFIXES, planned_tables
-from microexp.learn.entries import classify_entries, feature_settings, fusion_entries
+from microexp.learn.entries import (
+    classify_entries,
+    feature_settings,
+    fusion_entries,
+    lbptop_batches,
+)
 from microexp.report.captions import Captions
 from microexp.io.samples import annotation_sources, read_sample_sheet
 from microexp.synthetic.generate import sample_row
@@ -147,6 +152,14 @@ CLASSIFY_ENTRIES = classify_entries(config)
 FUSION_ENTRIES = fusion_entries(config)
 TABLE_PLANS = planned_tables(CLASSIFY_ENTRIES, FUSION_ENTRIES)
 LBPTOP_SETTINGS, CURVATURE_SETTINGS = feature_settings(config)
+# Sweeps' own LBP-TOP settings, computed in one job per sample (features.smk, lbptop_<entry>).
+LBPTOP_BATCHES = lbptop_batches(config)
+LBPTOP_BATCHED = {name for names in LBPTOP_BATCHES.values() for name in names}
+
+
+def rule_name(entry: str) -> str:
+    """A config entry name as part of a rule name (letters, digits, underscores)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", entry)
 
 
 def stage_file(stage: str) -> str:

@@ -12,7 +12,7 @@ rule lbptop:
     benchmark:
         f"{BENCHMARKS}/{{dataset}}/lbptop/{{lbp}}/{{sample}}.tsv"
     wildcard_constraints:
-        lbp=names_regex(LBPTOP_SETTINGS),
+        lbp=names_regex([n for n in LBPTOP_SETTINGS if n not in LBPTOP_BATCHED]),
     group:
         "sample"
     conda:
@@ -30,6 +30,32 @@ rule lbptop:
         version=config["versions"]["features"],
     script:
         "../scripts/lbptop.py"
+
+
+for _entry, _names in LBPTOP_BATCHES.items():
+
+    rule:
+        name:
+            f"lbptop_{rule_name(_entry)}"
+        input:
+            face2d=stage_file("face2d"),
+        output:
+            [f"{RESULTS}/{{dataset}}/features/lbptop/{name}/{{sample}}.npz" for name in _names],
+        log:
+            f"{LOGS}/{{dataset}}/lbptop/{_entry}/{{sample}}.log",
+        benchmark:
+            f"{BENCHMARKS}/{{dataset}}/lbptop/{_entry}/{{sample}}.tsv"
+        conda:
+            "../../envs/features.yaml"
+        resources:
+            mem_mb=1500,
+            runtime=5,
+        params:
+            settings=[LBPTOP_SETTINGS[name] for name in _names],
+            results=RESULTS,
+            version=config["versions"]["features"],
+        script:
+            "../scripts/lbptop_batch.py"
 
 
 rule curvature:

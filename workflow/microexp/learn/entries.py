@@ -54,6 +54,7 @@ __all__ = [
     "feature_settings",
     "fusion_dir",
     "fusion_entries",
+    "lbptop_batches",
     "prediction_path",
     "run_classify_entry",
     "run_fusion_entry",
@@ -252,6 +253,34 @@ def feature_settings(
     lbptop.update({k: v for k, v in required["lbptop"].items() if k not in lbptop})
     curvature.update({k: v for k, v in required["curvature"].items() if k not in curvature})
     return lbptop, curvature
+
+
+def lbptop_batches(config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Entry -> the LBP-TOP settings only that classify entry reads (not listed under
+    ``features:``, not read by another entry), when there are two or more: a sweep over radii
+    or neighbours (DSME-3D Table 6, CAS(ME)^2 Table 5). The features rules compute such a
+    batch in one job per sample: each setting is a ~50 ms code pass, far less than a job's
+    start-up, and no other result depends on the batch, so adding a value to the sweep reruns
+    nothing but the batch and the entry."""
+    listed = {s.name for s in map(LbptopSetting.from_config, config["features"]["lbptop"])}
+    readers: dict[str, set[str]] = {}
+    entries = classify_entries(config)
+    for entry, experiments in entries.items():
+        for name in required_settings(experiments)["lbptop"]:
+            readers.setdefault(name, set()).add(entry)
+    for fusion in fusion_entries(config).values():
+        for name in required_settings(fusion.experiments())["lbptop"]:
+            readers.setdefault(name, set()).add(f"fusion:{fusion.name}")
+    batches: dict[str, list[str]] = {}
+    for entry, experiments in entries.items():
+        own = [
+            name
+            for name in required_settings(experiments)["lbptop"]
+            if name not in listed and readers[name] == {entry}
+        ]
+        if len(own) >= 2:
+            batches[entry] = own
+    return batches
 
 
 # ---------------------------------------------------------------------------------------------

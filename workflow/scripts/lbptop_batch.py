@@ -1,0 +1,31 @@
+"""Rule lbptop_<entry>: one sample's aligned gray volume -> the LBP-TOP integral histograms
+of every setting of a sweep's batch (one output file per setting, as rule lbptop writes)."""
+
+from microexp.face2d.stage import load_face2d
+from microexp.failures import run_sample_stage
+from microexp.features.blocks import save_integral
+from microexp.features.sample import lbptop_integral
+from microexp.runlog import rule_logger
+
+log = rule_logger(snakemake.log[0])
+dataset, sample = snakemake.wildcards.dataset, snakemake.wildcards.sample
+face2d = []  # loaded once, on first use (not at all when face2d failed upstream)
+
+
+def work(output, setting):
+    if not face2d:
+        face2d.append(load_face2d(snakemake.input.face2d))
+    save_integral(output, lbptop_integral(face2d[0], setting))
+
+
+for setting, output in zip(snakemake.params.settings, snakemake.output, strict=True):
+    run_sample_stage(
+        lambda setting=setting, output=output: work(output, setting),
+        dataset=dataset,
+        sample=sample,
+        stage=f"lbptop/{setting.name}",
+        output=output,
+        failure_file=f"{snakemake.params.results}/{dataset}/failures/lbptop/{setting.name}/{sample}.json",
+        log=log,
+        inputs=(snakemake.input.face2d,),
+    )
