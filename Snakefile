@@ -12,6 +12,9 @@ configfile: "config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 wildcard_constraints:
     subject=r"[0-9]+",
     video=r"[0-9]+",
