@@ -4,37 +4,6 @@
 # overlap variant is evaluated on the same folds and SVM settings share Gram matrices.
 
 
-def feature_files(dataset: str, experiments) -> list[str]:
-    """Every per-sample file the experiments read (feature files; face2d for the ROIs)."""
-    files = []
-    for source in dict.fromkeys(e.feature.source for e in experiments):
-        folder, name = source
-        files += expand(
-            f"{RESULTS}/{dataset}/features/{folder}/{name}/{{sample}}.npz",
-            sample=samples_of(dataset),
-        )
-    if any(e.feature.kind == "lbptop_rois" for e in experiments):
-        files += expand(f"{RESULTS}/{dataset}/face2d/{{sample}}.npz", sample=samples_of(dataset))
-    return files
-
-
-def prediction_files(experiments) -> list[str]:
-    return [
-        f"{RESULTS}/{e.dataset}/predictions/{e.name}/{protocol}.parquet"
-        for e in experiments
-        for protocol in e.protocols
-    ]
-
-
-def classify_targets() -> list[str]:
-    targets = []
-    for entry, experiments in CLASSIFY_ENTRIES.items():
-        targets.append(f"{RESULTS}/{experiments[0].dataset}/scores/{entry}.tsv")
-    for entry, fusion in FUSION_ENTRIES.items():
-        targets.append(f"{RESULTS}/{fusion.dataset}/scores/{entry}.tsv")
-    return targets
-
-
 for _entry, _experiments in CLASSIFY_ENTRIES.items():
     _dataset = _experiments[0].dataset
 
@@ -61,7 +30,6 @@ for _entry, _experiments in CLASSIFY_ENTRIES.items():
             runtime=60,
         params:
             entry=_entry,
-            results=RESULTS,
             fingerprint=fingerprint([e.as_config() for e in _experiments]),
             version=config["versions"]["classify"],
         script:
@@ -101,7 +69,6 @@ for _entry, _fusion in FUSION_ENTRIES.items():
             runtime=60,
         params:
             entry=_entry,
-            results=RESULTS,
             fingerprint=fingerprint(_fusion.as_config()),
             captions=Captions(f"{RESULTS}/figures/{_dataset}/fusion_{_entry}/captions.json"),
             version=config["versions"]["classify"],

@@ -196,3 +196,81 @@ def face_targets_of(dataset: str) -> list[str]:
 def face_targets() -> list[str]:
     """Every per-sample face and feature output of every data set, with QC pictures."""
     return [t for name in config["datasets"] for t in face_targets_of(name)]
+
+
+# --- classification and fusion (classify.smk) ----------------------------------------------
+def feature_files(dataset: str, experiments) -> list[str]:
+    """Every per-sample file the experiments read (feature files; face2d for the ROIs)."""
+    files = []
+    for source in dict.fromkeys(e.feature.source for e in experiments):
+        folder, name = source
+        files += expand(
+            f"{RESULTS}/{dataset}/features/{folder}/{name}/{{sample}}.npz",
+            sample=samples_of(dataset),
+        )
+    if any(e.feature.kind == "lbptop_rois" for e in experiments):
+        files += expand(f"{RESULTS}/{dataset}/face2d/{{sample}}.npz", sample=samples_of(dataset))
+    return files
+
+
+def prediction_files(experiments) -> list[str]:
+    return [
+        f"{RESULTS}/{e.dataset}/predictions/{e.name}/{protocol}.parquet"
+        for e in experiments
+        for protocol in e.protocols
+    ]
+
+
+def classify_targets() -> list[str]:
+    targets = []
+    for entry, experiments in CLASSIFY_ENTRIES.items():
+        targets.append(f"{RESULTS}/{experiments[0].dataset}/scores/{entry}.tsv")
+    for entry, fusion in FUSION_ENTRIES.items():
+        targets.append(f"{RESULTS}/{fusion.dataset}/scores/{entry}.tsv")
+    return targets
+
+
+# --- paper tables (evaluate.smk) ---------------------------------------------------------
+def table_plan(wildcards):
+    return TABLE_PLANS[wildcards.dataset][wildcards.table]
+
+
+def entry_outputs(dataset: str, entry: str, suffix: str) -> str:
+    return f"{RESULTS}/{dataset}/scores/{entry}{suffix}"
+
+
+def paper_table_inputs(wildcards) -> dict[str, list[str]]:
+    plan = table_plan(wildcards)
+    experiments = [
+        e for entry in plan.entries for e in CLASSIFY_ENTRIES.get(entry, []) if e.kind == plan.kind
+    ]
+    return {
+        "scores": [entry_outputs(plan.dataset, e, ".tsv") for e in plan.entries],
+        "summaries": [entry_outputs(plan.dataset, e, ".json") for e in plan.entries],
+        "predictions": prediction_files(experiments),
+    }
+
+
+def table_targets() -> list[str]:
+    targets = []
+    for dataset, plans in TABLE_PLANS.items():
+        for table in plans:
+            targets += expand(
+                f"{RESULTS}/tables/{dataset}/{table}.{{suffix}}", suffix=TABLE_SUFFIXES
+            )
+    for dataset in dict.fromkeys([*TABLE_PLANS, *config["datasets"]]):
+        targets.append(f"{RESULTS}/tables/{dataset}/excluded_samples.html")
+    return targets
+
+
+def excluded_inputs(wildcards) -> list[str]:
+    """Everything that can exclude a sample of the data set: every per-sample output (failure
+    records are written beside them) and the experiments' exclusion lists."""
+    files = face_targets_of(wildcards.dataset)
+    for entry, experiments in CLASSIFY_ENTRIES.items():
+        if experiments[0].dataset == wildcards.dataset:
+            files.append(entry_outputs(wildcards.dataset, entry, ".excluded.tsv"))
+    for entry, fusion in FUSION_ENTRIES.items():
+        if fusion.dataset == wildcards.dataset:
+            files.append(entry_outputs(wildcards.dataset, entry, ".excluded.tsv"))
+    return files

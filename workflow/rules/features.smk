@@ -52,7 +52,6 @@ for _entry, _names in LBPTOP_BATCHES.items():
             runtime=5,
         params:
             settings=[LBPTOP_SETTINGS[name] for name in _names],
-            results=RESULTS,
             version=config["versions"]["features"],
         script:
             "../scripts/lbptop_batch.py"

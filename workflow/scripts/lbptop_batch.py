@@ -1,6 +1,8 @@
 """Rule lbptop_<entry>: one sample's aligned gray volume -> the LBP-TOP integral histograms
 of every setting of a sweep's batch (one output file per setting, as rule lbptop writes)."""
 
+from pathlib import Path
+
 from microexp.face2d.stage import load_face2d
 from microexp.failures import run_sample_stage
 from microexp.features.blocks import save_integral
@@ -9,6 +11,8 @@ from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
 dataset, sample = snakemake.wildcards.dataset, snakemake.wildcards.sample
+# results/{dataset}/features/lbptop/{setting}/{sample}.npz -> results/{dataset}/failures/...
+failures = Path(snakemake.output[0]).parents[3] / "failures" / "lbptop"
 face2d = []  # loaded once, on first use (not at all when face2d failed upstream)
 
 
@@ -25,7 +29,7 @@ for setting, output in zip(snakemake.params.settings, snakemake.output, strict=T
         sample=sample,
         stage=f"lbptop/{setting.name}",
         output=output,
-        failure_file=f"{snakemake.params.results}/{dataset}/failures/lbptop/{setting.name}/{sample}.json",
+        failure_file=failures / setting.name / f"{sample}.json",
         log=log,
         inputs=(snakemake.input.face2d,),
     )
