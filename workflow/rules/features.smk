@@ -45,11 +45,15 @@ for _entry, _names in LBPTOP_BATCHES.items():
             f"{LOGS}/{{dataset}}/lbptop/{_entry}/{{sample}}.log",
         benchmark:
             f"{BENCHMARKS}/{{dataset}}/lbptop/{_entry}/{{sample}}.tsv"
+        group:
+            "sample"
         conda:
             "../../envs/features.yaml"
+        threads: 1
+        # as lbptop (one face2d input), max 5 s per setting: 10 s a setting with margin
         resources:
-            mem_mb=1500,
-            runtime=5,
+            mem_mb=lambda wildcards, input, attempt: attempt * max(800, 700 + 23 * input.size_mb),
+            runtime=lambda wildcards, attempt, n=len(_names): attempt * (2 + n // 6),
         params:
             settings=[LBPTOP_SETTINGS[name] for name in _names],
             version=config["versions"]["features"],

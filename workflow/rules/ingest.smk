@@ -10,6 +10,8 @@ rule ingest_samples:
         summary=f"{RESULTS}/{{dataset}}/ingest/summary.json",
     log:
         f"{LOGS}/{{dataset}}/ingest_samples.log",
+    group:
+        "dataset"
     conda:
         "../../envs/ingest.yaml"
     threads: 1

@@ -67,6 +67,8 @@ rule synthetic_dsme3d_sheet:
         f"{SYNTHETIC_RAW}/dsme3d/micro-expression.xlsx",
     log:
         f"{LOGS}/generate/dsme3d_sheet.log",
+    group:
+        "dataset"
     conda:
         "../../envs/synthetic.yaml"
     threads: 1
@@ -87,6 +89,8 @@ rule synthetic_recording_sheet:
         f"{SYNTHETIC_RAW}/realsense/annotations.tsv",
     log:
         f"{LOGS}/generate/realsense_sheet.log",
+    group:
+        "dataset"
     conda:
         "../../envs/synthetic.yaml"
     threads: 1
@@ -114,6 +118,8 @@ rule synthetic_subject_figure:
         ),
     log:
         f"{LOGS}/generate/figure_{{subject}}.log",
+    group:
+        "dataset"
     conda:
         "../../envs/synthetic.yaml"
     threads: 1
