@@ -40,8 +40,12 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks
 
+## The integration run on a real one-node SLURM cluster against the local run (as root:
+## installs Debian's slurmctld, slurmd, slurm-client and munge if missing; stops what it starts).
 test-slurm: $(STAMP)
-	@echo "make test-slurm: the real-cluster test is issue 8 and does not exist yet" >&2; exit 2
+	$(BIN)/python -m pip install --quiet -e '.[dev,slurm]'
+	$(BIN)/python tools/slurm/local_cluster.py run -- \
+	  env MICROEXP_SLURM_TEST=1 $(BIN)/python -m pytest -p no:cacheprovider -rA tests/slurm
 
 clean:
 	rm -rf results .snakemake

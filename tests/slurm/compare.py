@@ -1,9 +1,12 @@
 """Compare two workflow result trees file by file (the SLURM run against the local run).
 
 Every file under `results/` counts except `logs/` and `benchmarks/` (they hold times, hosts,
-pids). Files are equal when their bytes are, or, for the formats whose bytes carry a
-write time, when their content is: `.npz` (zip member dates) by key and array, `.parquet`
-(writer metadata) as data frames, `.xlsx` (document creation date) by every cell value.
+pids). Files are equal when their bytes are, or, for the formats whose bytes are not a
+function of their content, when their content is: `.npz` (zip member dates) by key and
+array, `.parquet` (writer metadata) as data frames, `.xlsx` (document creation date) by every
+cell value, RealSense `.db3`/`.bag` recordings (the SDK's writer thread interleaves messages
+as it pleases) by every frame, timestamp, frame number, intrinsics and extrinsics as
+`microexp.io.realsense.read_recording` returns them.
 """
 
 from __future__ import annotations
@@ -73,7 +76,23 @@ def _xlsx_difference(a: Path, b: Path) -> str | None:
     return None
 
 
+def _recording_difference(a: Path, b: Path) -> str | None:
+    from microexp.io.realsense import read_recording
+
+    x, y = read_recording(a), read_recording(b)
+    for name in ("color", "depth", "timestamps_ms", "frame_numbers", "depth_timestamps_ms",
+                 "depth_frame_numbers", "depth_to_color"):  # fmt: skip
+        if not np.array_equal(getattr(x, name), getattr(y, name)):
+            return f"recording {name} differs"
+    for name in ("intrinsics", "depth_intrinsics", "depth_scale", "dropped"):
+        if getattr(x, name) != getattr(y, name):
+            return f"recording {name} differs"
+    return None
+
+
 CONTENT_COMPARERS = {
+    ".db3": _recording_difference,
+    ".bag": _recording_difference,
     ".npz": _npz_difference,
     ".parquet": _parquet_difference,
     ".xlsx": _xlsx_difference,
@@ -90,7 +109,7 @@ def file_difference(a: Path, b: Path) -> str | None:
         return "bytes differ"
     try:
         return comparer(a, b)
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, RuntimeError, zipfile.BadZipFile) as error:
         return f"unreadable: {error}"
 
 

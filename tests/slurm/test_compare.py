@@ -76,6 +76,21 @@ def test_every_content_difference_is_reported(trees, path, change):
     assert set(tree_differences(first, second)) == {path}
 
 
+def test_recordings_compare_by_frames(tmp_path):
+    from microexp.synthetic.recording import fixture_frames, fixture_intrinsics, write_recording
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    for root in (first, second):
+        root.mkdir()
+        write_recording(root / "r.db3", iter(fixture_frames(6, 64, 48)),
+                        color_intrinsics=fixture_intrinsics(64, 48))  # fmt: skip
+    assert tree_differences(first, second) == {}
+    frames = list(fixture_frames(6, 64, 48))
+    frames[3].color[10, 10] ^= 1
+    write_recording(second / "r.db3", iter(frames), color_intrinsics=fixture_intrinsics(64, 48))
+    assert tree_differences(first, second) == {"r.db3": "recording color differs"}
+
+
 def test_missing_and_extra_files_are_reported(trees):
     first, second = trees
     (second / "d/samples.tsv").unlink()
