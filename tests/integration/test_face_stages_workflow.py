@@ -80,13 +80,17 @@ def test_3d_landmarks_against_truth(synthetic_run, sample):
 
 def test_features_exist_for_every_sample(synthetic_run):
     results = synthetic_run / "results" / "synthetic" / "features"
-    (lbp,) = list((results / "lbptop").iterdir())
+    # Whole-face LBP-TOP (block integrals) for the radii the Table 6 sweep of the integration
+    # config asks for; the TIM-interpolated ROI settings of the CAS(ME)^2 layout sit beside them.
+    whole_face = sorted(d.name for d in (results / "lbptop").iterdir() if "_tim" not in d.name)
+    assert whole_face == ["r1-1-2_p8-8-8_u2_nearest", "r1-1-4_p8-8-8_u2_nearest"]
     (curv,) = list((results / "curvature").iterdir())
     for sample in SAMPLES:
-        integral = load_integral(lbp / f"{sample}.npz")
-        feature = block_features(integral, (5, 5), 0)
-        assert feature.shape == (5 * 5 * 3 * 59,)
-        assert np.allclose(feature.reshape(25 * 3, 59).sum(axis=1), 1.0)
+        for setting in whole_face:
+            integral = load_integral(results / "lbptop" / setting / f"{sample}.npz")
+            feature = block_features(integral, (5, 5), 0)
+            assert feature.shape == (5 * 5 * 3 * 59,)
+            assert np.allclose(feature.reshape(25 * 3, 59).sum(axis=1), 1.0)
         with np.load(curv / f"{sample}.npz") as npz:
             assert bool(npz["ok"])
             assert npz["si"].shape == npz["hk"].shape == (23 * 9 * 2,)
