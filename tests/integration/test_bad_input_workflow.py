@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,7 +57,9 @@ def test_bad_samples_are_recorded_and_the_run_goes_on(tmp_path):
     work.mkdir()
     shutil.copy(ROOT / "config.yaml", work / "config.yaml")
     targets = ["results/broken/samples.tsv"] + [
-        f"results/broken/clips/{n}.npz" for _, _, n, _ in rows
+        f"results/broken/{stage}/{n}.npz"
+        for _, _, n, _ in rows
+        for stage in ("clips", "face2d", "cloud3d")
     ]
     run_snakemake(work, *targets, configfiles=(extra,))
 
@@ -69,3 +72,19 @@ def test_bad_samples_are_recorded_and_the_run_goes_on(tmp_path):
         assert record["sample"] == name and record["stage"] == "ingest"
         assert words in record["reason"] + str(record["file"])
     assert not (work / "results/broken/failures/ingest/good.json").exists()
+
+
+    # The fixture frames hold no face: the good clip fails at face2d and its record is carried
+    # to cloud3d; every sample's QC pictures state the failure (the stage jobs draw them).
+    record = json.loads((work / "results/broken/failures/face2d/good.json").read_text())
+    assert record["stage"] == "face2d" and record["sample"] == "good"
+    for stage in ("face2d", "cloud3d"):
+        for _, _, name, _ in rows:
+            with np.load(work / f"results/broken/{stage}/{name}.npz") as marker:
+                assert not bool(marker["ok"])
+                carried = json.loads(marker["failure"].item())
+            assert carried["stage"] == ("face2d" if name == "good" else "ingest")
+            picture = plt.imread(work / f"results/broken/{stage}/qc/{name}.png")
+            # a failure picture is one line of text (8 x 2.6 in), not the QC panels (13 in wide)
+            assert picture.shape[0] < 300 and picture.shape[1] < 900, (stage, name)
+        assert not list((work / "results/broken/failures" / stage).glob("[cm]*.json"))

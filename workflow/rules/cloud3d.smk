@@ -1,5 +1,6 @@
 # 3D face stage (workflow/microexp/cloud3d/): depth filters, point clouds, 3D landmarks, the
-# nose-tip sphere crop and ICP onto the first frame; QC picture and onset/apex PLY files.
+# nose-tip sphere crop and ICP onto the first frame; the QC picture and the onset/apex PLY
+# files come from the same job (what it holds in memory; one job per sample fewer).
 
 
 rule cloud3d:
@@ -7,7 +8,14 @@ rule cloud3d:
         clip=stage_file("clips"),
         face2d=stage_file("face2d"),
     output:
-        stage_file("cloud3d"),
+        cloud3d=stage_file("cloud3d"),
+        picture=report(
+            f"{RESULTS}/{{dataset}}/cloud3d/qc/{{sample}}.png",
+            caption="../report/cloud3d_qc.rst",
+            category="QC: 3D face",
+            subcategory="{dataset}",
+        ),
+        ply=directory(f"{RESULTS}/{{dataset}}/cloud3d/ply/{{sample}}"),
     log:
         f"{LOGS}/{{dataset}}/cloud3d/{{sample}}.log",
     benchmark:
@@ -17,40 +25,14 @@ rule cloud3d:
     conda:
         "../../envs/face.yaml"
     threads: 1
-    # measured on the default run: RSS 240 MB + 2.8 x input MB, max 515 MB, max 7 s (72 samples)
+    # measured on the default run: RSS 240 MB + 2.8 x clip MB, max 515 MB, max 7 s; the QC
+    # picture and PLYs max 256 MB, 3 s (72 samples). A bigger clip is retried with more.
     resources:
-        mem_mb=lambda wildcards, input, attempt: attempt * max(1100, 500 + 6 * input.size_mb),
-        runtime=lambda wildcards, attempt: 2 * attempt,
+        mem_mb=lambda wildcards, attempt: 1100 * attempt,
+        runtime=lambda wildcards, attempt: 3 * attempt,
     params:
         cloud3d=config["cloud3d"],
         failure=failure_file("cloud3d"),
         version=config["versions"]["cloud3d"],
     script:
         "../scripts/cloud3d.py"
-
-
-rule cloud3d_qc:
-    input:
-        clip=stage_file("clips"),
-        cloud3d=stage_file("cloud3d"),
-    output:
-        picture=report(
-            f"{RESULTS}/{{dataset}}/cloud3d/qc/{{sample}}.png",
-            caption="../report/cloud3d_qc.rst",
-            category="QC: 3D face",
-            subcategory="{dataset}",
-        ),
-        ply=directory(f"{RESULTS}/{{dataset}}/cloud3d/ply/{{sample}}"),
-    log:
-        f"{LOGS}/{{dataset}}/cloud3d_qc/{{sample}}.log",
-    group:
-        "sample"
-    conda:
-        "../../envs/face.yaml"
-    threads: 1
-    # measured on the default run: max RSS 256 MB, 3 s (the 4 largest clips)
-    resources:
-        mem_mb=lambda wildcards, attempt: 600 * attempt,
-        runtime=lambda wildcards, attempt: 2 * attempt,
-    script:
-        "../scripts/cloud3d_qc.py"

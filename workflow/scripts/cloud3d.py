@@ -1,12 +1,23 @@
-"""Rule cloud3d: clip + 2D landmarks -> registered face clouds (results/{dataset}/cloud3d)."""
+"""Rule cloud3d: clip + 2D landmarks -> registered face clouds (results/{dataset}/cloud3d), the
+QC picture (depth before/after filtering, cloud front/side, ICP per frame; a failure picture
+for a sample that failed here or upstream) and the onset and apex face clouds as PLY files
+for people to open."""
 
-from microexp.cloud3d.stage import Cloud3DParams, process_clip, save_cloud3d
+from pathlib import Path
+
+from microexp.cloud3d.qc import plot_cloud3d_qc
+from microexp.cloud3d.stage import Cloud3DParams, process_clip, save_cloud3d, write_ply
 from microexp.face2d.stage import load_face2d
-from microexp.failures import run_sample_stage
+from microexp.failures import run_sample_stage, upstream_failure
 from microexp.io.clips import load_clip
+from microexp.report.pictures import failure_picture
 from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
+output = snakemake.output
+title = f"{snakemake.wildcards.dataset} / {snakemake.wildcards.sample}: 3D face"
+ply = Path(output.ply)
+ply.mkdir(parents=True, exist_ok=True)
 
 
 def work() -> None:
@@ -23,16 +34,21 @@ def work() -> None:
         keep_points=[clip.onset, clip.apex],  # what the curvature features and PLYs need
         fps=clip.fps,
     )
-    save_cloud3d(snakemake.output[0], result)
+    save_cloud3d(output.cloud3d, result)
+    plot_cloud3d_qc(output.picture, result, title)
+    for name, t in (("onset", clip.onset), ("apex", clip.apex)):
+        write_ply(ply / f"{name}.ply", result.frame_points(t), result.frame_colors(t))
 
 
-run_sample_stage(
+passed = run_sample_stage(
     work,
     dataset=snakemake.wildcards.dataset,
     sample=snakemake.wildcards.sample,
     stage="cloud3d",
-    output=snakemake.output[0],
+    output=output.cloud3d,
     failure_file=snakemake.params.failure,
     log=log,
     inputs=(snakemake.input.clip, snakemake.input.face2d),
 )
+if not passed:
+    failure_picture(output.picture, upstream_failure(output.cloud3d), title)
