@@ -12,7 +12,7 @@ rule cloud3d:
         picture=report(
             f"{RESULTS}/{{dataset}}/cloud3d/qc/{{sample}}.png",
             caption="../report/cloud3d_qc.rst",
-            category="QC: 3D face",
+            category="3D face QC",
             subcategory="{dataset}",
         ),
         ply=directory(f"{RESULTS}/{{dataset}}/cloud3d/ply/{{sample}}"),

@@ -12,7 +12,7 @@ rule face2d:
         picture=report(
             f"{RESULTS}/{{dataset}}/face2d/qc/{{sample}}.png",
             caption="../report/face2d_qc.rst",
-            category="QC: 2D face",
+            category="2D face QC",
             subcategory="{dataset}",
         ),
     log:
