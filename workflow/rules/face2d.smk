@@ -1,7 +1,7 @@
 # 2D face stage (workflow/microexp/face2d/): landmarks on every frame, alignment on the first
 # frame's inner eye corners, the 6 x 6-block crop, and the sample's QC picture. The picture is
 # drawn by the same job from what it holds in memory: a separate QC job per sample would read
-# the clip again and add a job per sample to every DAG (-11 % DAG time at 5,000 samples).
+# the clip again and add a job per sample to every DAG.
 
 
 rule face2d:

@@ -20,7 +20,7 @@ rule lbptop:
     threads: 1
     # measured on the default run: RSS 351 MB + 11 x input MB, max 386 MB, max 5 s (72 samples);
     # memory from `attempt`, not the input's size: sizing every job from its files costs the
-    # DAG a file-system round trip per job (15 % of a dry run at 5,000 samples)
+    # DAG a file-system round trip per job (about 15 % of a dry run at 1,000 samples)
     resources:
         mem_mb=lambda wildcards, attempt: 800 * attempt,
         runtime=lambda wildcards, attempt: 2 * attempt,
