@@ -5,6 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
+# An index to take torch from before the rest (e.g. https://download.pytorch.org/whl/cpu for
+# PyTorch's CPU build where pip would otherwise take PyPI's CUDA build); empty: pip's own.
+TORCH_INDEX ?=
 
 .PHONY: setup run report test lint bench test-slurm clean
 
@@ -15,6 +18,8 @@ $(STAMP): pyproject.toml tools/install-system-deps.sh
 	bash tools/install-system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet --index-url $(TORCH_INDEX) \
+	  "$$(grep -o 'torch==[0-9.]*' pyproject.toml)")
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
