@@ -15,17 +15,19 @@ Block j covers the half-open pixel range
 hence adjacent blocks share exactly o pixels, the first starts at 0, the last ends at L, and a
 pixel in an overlap counts in both blocks. It needs L - o >= n (every stride at least 1 pixel).
 
-Centre sets. LBP-TOP has no padding, so only pixels Ry..H-1-Ry, Rx..W-1-Rx (and frames
-Rt..T-1-Rt) are centres. A block's histogram counts the codes of the centres inside its pixel
-range, i.e. its range intersected with the centre range; this equals running LBP-TOP on the
-block grown by the radii (clipped to the crop). A block without centres gets an all-zero
+Centre sets. LBP-TOP has no padding, so only pixels By..H-1-By, Bx..W-1-Bx (and frames
+Bt..T-1-Bt) are centres, the borders (Bx, By, Bt) being the radii unless LBPTOP.m's
+BorderLength / TimeLength are given (``microexp.features.lbptop.axis_borders``). A block's
+histogram counts the codes of the centres inside its pixel range, i.e. its range intersected
+with the centre range; this equals running LBP-TOP on the block grown by the borders (clipped
+to the crop). A block without centres gets an all-zero
 histogram. Time is not split unless ``time_segments`` > 1: then the frames 0..T-1 are split
 with the same formula (overlap 0) and each segment keeps the centre frames inside it; features
 are ordered segment-major, then row-major blocks.
 
 Integral histograms. From one code pass, per plane and per time segment, a single numba pass
 builds the cumulative code histogram ``cumulative[s, y, x, bin]`` (uint32, shape
-(S, H'+1, W'+1, n_bins), H' = H - 2 Ry, W' = W - 2 Rx): the count of each bin over the centres
+(S, H'+1, W'+1, n_bins), H' = H - 2 By, W' = W - 2 Bx): the count of each bin over the centres
 above and left of (y, x), with a zero first row and column. Any block histogram is then four
 look-ups. Files (``save_integral``) store the per-pixel counts instead (their differences, uint8
 when they fit, else uint16/uint32), compressed, because cumulative counts compress badly; the
@@ -188,6 +190,7 @@ class IntegralHistograms:
     counts bin b over the centres with row index < y and column index < x (indices of the
     centre range) and frames in time segment s. ``counts`` gives the per-pixel counts back.
     ``time_bounds`` (S, 2) are the segments' frame ranges [start, stop) in volume coordinates.
+    ``borders`` (Bx, By, Bt): margins without centres (None: the radii).
     """
 
     cumulative: tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -198,6 +201,11 @@ class IntegralHistograms:
     interpolation: str
     time_bounds: np.ndarray
     meta: dict = field(default_factory=dict)
+    borders: tuple[int, int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.borders is None:
+            self.borders = tuple(self.radii)
 
     @property
     def crop_shape(self) -> tuple[int, int]:
@@ -243,7 +251,7 @@ def integral_histograms(
     if int(time_segments) != time_segments or time_segments < 1:
         raise ValueError(f"time_segments must be a positive integer, got {time_segments!r}")
     n_frames = codes.volume_shape[0]
-    t_radius = codes.radii[2]
+    t_radius = codes.borders[2]  # the temporal border (Rt unless TimeLength was given)
     if n_frames - 2 * t_radius < time_segments:
         raise ValueError(
             f"{n_frames - 2 * t_radius} centre frames cannot fill {time_segments} time segments"
@@ -267,6 +275,7 @@ def integral_histograms(
         mapping=mapping,
         interpolation=codes.interpolation,
         time_bounds=time_bounds,
+        borders=tuple(codes.borders),
     )
 
 
@@ -278,17 +287,17 @@ def block_windows(integral: IntegralHistograms, grid: tuple[int, int], overlap: 
     """
     rows, cols = _check_grid(grid)
     height, width = integral.crop_shape
-    y_windows = _centre_windows(block_bounds(height, rows, overlap), integral.radii[1], height)
-    x_windows = _centre_windows(block_bounds(width, cols, overlap), integral.radii[0], width)
+    y_windows = _centre_windows(block_bounds(height, rows, overlap), integral.borders[1], height)
+    x_windows = _centre_windows(block_bounds(width, cols, overlap), integral.borders[0], width)
     windows = np.empty((rows, cols, 4), dtype=np.intp)
     windows[:, :, :2] = y_windows[:, None, :]
     windows[:, :, 2:] = x_windows[None, :, :]
     return windows.reshape(-1, 4)
 
 
-def _centre_windows(bounds: np.ndarray, radius: int, length: int) -> np.ndarray:
-    """Pixel ranges [start, stop) -> ranges of centre indices (centre c is pixel c + R)."""
-    return np.clip(bounds - radius, 0, length - 2 * radius)
+def _centre_windows(bounds: np.ndarray, border: int, length: int) -> np.ndarray:
+    """Pixel ranges [start, stop) -> ranges of centre indices (centre c is pixel c + B)."""
+    return np.clip(bounds - border, 0, length - 2 * border)
 
 
 def window_counts(integral: IntegralHistograms, windows: np.ndarray) -> list[np.ndarray]:
@@ -374,6 +383,7 @@ def save_integral(path: str | Path, integral: IntegralHistograms) -> None:
         "format_version": INTEGRAL_FORMAT_VERSION,
         "volume_shape": list(integral.volume_shape),
         "radii": list(integral.radii),
+        "borders": list(integral.borders),
         "neighbors": list(integral.neighbors),
         "mapping": integral.mapping,
         "interpolation": integral.interpolation,
@@ -397,7 +407,10 @@ def load_integral(path: str | Path) -> IntegralHistograms:
             raise ValueError(f"{path}: unsupported integral histogram format {meta!r}")
         counts = tuple(data[f"counts_{plane}"].astype(np.uint32) for plane in ("xy", "xt", "yt"))
         time_bounds = data["time_bounds"].astype(np.intp)
-    known = {"format_version", "volume_shape", "radii", "neighbors", "mapping", "interpolation"}
+    known = {
+        "format_version", "volume_shape", "radii", "borders", "neighbors", "mapping",
+        "interpolation",
+    }  # fmt: skip
     return IntegralHistograms(
         cumulative=tuple(_cumulative(c) for c in counts),
         volume_shape=tuple(meta["volume_shape"]),
@@ -407,4 +420,6 @@ def load_integral(path: str | Path) -> IntegralHistograms:
         interpolation=meta["interpolation"],
         time_bounds=time_bounds,
         meta={k: v for k, v in meta.items() if k not in known},
+        # files written before borders existed used the radii
+        borders=tuple(meta.get("borders", meta["radii"])),
     )

@@ -16,7 +16,14 @@ convention below copies that code, including its 1-based indices and its single 
   ``floor(((V_lt (1-u)) (1-v) + (V_lb (1-u)) v) + (V_rt u) (1-v) + (V_rb u) v)`` with every
   product and sum in single precision, left to right;
 * bit p is 1 when neighbour >= centre, weight 2^p (DSME-3D Eq. 2-3);
-* no padding: centres are frames Rt..T-1-Rt, rows Ry..H-1-Ry, columns Rx..W-1-Rx (0-based);
+* no padding: centres are frames Bt..T-1-Bt, rows By..H-1-By, columns Bx..W-1-Bx (0-based),
+  where the borders are by default each axis's own radius (Bx, By, Bt) = (Rx, Ry, Rt). LBPTOP.m
+  takes them as arguments instead, one spatial border for x and y (``BorderLength``) and one
+  temporal (``TimeLength``), and its documentation advises max(Rx, Ry) and Rt: ``lbptop(...,
+  border_xy=B, border_t=Bt)`` gives (Bx, By, Bt) = (B, B, Bt). With Rx = Ry the two agree; with
+  anisotropic radii (e.g. Rx = 2, Ry = 3) ``border_xy=max(Rx, Ry)`` drops the columns x = Rx..B-1
+  and W-B..W-1-Rx from the centres, as the MATLAB loops do. A border below the radius would
+  index outside the volume (MATLAB stops with an error): it is rejected;
 * ``u2``: the uniform codes (at most two circular 0/1 transitions) go to bins 1..P(P-1)+2 in
   ascending code order, every non-uniform code to bin 0 (59 bins for P = 8, 15 for P = 4);
   ``basic``: bin = code, 2^P bins;
@@ -66,9 +73,10 @@ MAX_NEIGHBORS = 16
 class PlaneCodes:
     """LBP codes of the three orthogonal planes from one pass over a (T, H, W) volume.
 
-    ``xy``, ``xt``, ``yt`` are raw (unmapped) codes of shape (T - 2 Rt, H - 2 Ry, W - 2 Rx),
-    uint8 for P <= 8 else uint16; element [i, j, k] belongs to the centre (Rt + i, Ry + j, Rx + k)
-    of the volume.
+    ``xy``, ``xt``, ``yt`` are raw (unmapped) codes of shape (T - 2 Bt, H - 2 By, W - 2 Bx),
+    uint8 for P <= 8 else uint16; element [i, j, k] belongs to the centre (Bt + i, By + j, Bx + k)
+    of the volume. ``borders`` (Bx, By, Bt) are the excluded margins (module docstring); None
+    means the radii.
     """
 
     xy: np.ndarray
@@ -78,6 +86,11 @@ class PlaneCodes:
     radii: tuple[int, int, int]
     neighbors: tuple[int, int, int]
     interpolation: str
+    borders: tuple[int, int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.borders is None:
+            object.__setattr__(self, "borders", tuple(self.radii))
 
     @property
     def planes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,16 +99,57 @@ class PlaneCodes:
     @property
     def centre_ranges(self) -> tuple[range, range, range]:
         """(frames, rows, columns) of the volume that are centres (0-based, no padding)."""
-        return centre_ranges(self.volume_shape, self.radii)
+        return centre_ranges(self.volume_shape, self.borders)
 
 
 def centre_ranges(
-    volume_shape: tuple[int, int, int], radii: tuple[int, int, int]
+    volume_shape: tuple[int, int, int], borders: tuple[int, int, int]
 ) -> tuple[range, range, range]:
-    """Centre frames, rows and columns: Rt..T-1-Rt, Ry..H-1-Ry, Rx..W-1-Rx (SPEC 5.1)."""
+    """Centre frames, rows and columns: Bt..T-1-Bt, By..H-1-By, Bx..W-1-Bx (SPEC 5.1).
+
+    ``borders`` (Bx, By, Bt) are the radii (Rx, Ry, Rt) unless LBPTOP.m's BorderLength /
+    TimeLength are given (``axis_borders``).
+    """
     n_t, n_y, n_x = volume_shape
+    b_x, b_y, b_t = borders
+    return (range(b_t, n_t - b_t), range(b_y, n_y - b_y), range(b_x, n_x - b_x))
+
+
+def axis_borders(
+    radii: tuple[int, int, int], border_xy: int | None = None, border_t: int | None = None
+) -> tuple[int, int, int]:
+    """Per-axis margins (Bx, By, Bt) without centres.
+
+    None keeps each axis's radius; an int is LBPTOP.m's ``BorderLength`` (x and y) or
+    ``TimeLength`` (t). A border must be at least the radius of every axis it applies to, or
+    neighbours would fall outside the volume.
+    """
     r_x, r_y, r_t = radii
-    return (range(r_t, n_t - r_t), range(r_y, n_y - r_y), range(r_x, n_x - r_x))
+    b_x = b_y = b_t = None
+    for name, value, applies_to in (
+        ("border_xy", border_xy, {"Rx": r_x, "Ry": r_y}),
+        ("border_t", border_t, {"Rt": r_t}),
+    ):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not float(value).is_integer():
+            raise ValueError(f"{name} must be an integer or None, got {value!r}")
+        value = int(value)
+        for radius_name, radius in applies_to.items():
+            if value < radius:
+                raise ValueError(
+                    f"{name}={value} is smaller than {radius_name}={radius}: neighbours of the "
+                    f"outermost centres would lie outside the volume"
+                )
+        if name == "border_xy":
+            b_x = b_y = value
+        else:
+            b_t = value
+    return (
+        r_x if b_x is None else b_x,
+        r_y if b_y is None else b_y,
+        r_t if b_t is None else b_t,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,7 +256,10 @@ def validate_parameters(
 
 
 def validate_volume(volume: np.ndarray, radii: tuple[int, int, int]) -> np.ndarray:
-    """Check a (T, H, W) real, finite volume large enough for the radii; return it as array."""
+    """Check a (T, H, W) real, finite volume large enough for the radii; return it as array.
+
+    ``radii`` may be the borders (Bx, By, Bt) instead: the volume must have a centre.
+    """
     volume = np.asarray(volume)
     if volume.ndim != 3:
         raise ValueError(f"LBP-TOP needs a 3D (T, H, W) volume, got shape {volume.shape}")
@@ -287,9 +344,9 @@ def _plane_geometry(
 
 
 def _axis_centres(
-    volume_shape: tuple[int, int, int], radii: tuple[int, int, int]
+    volume_shape: tuple[int, int, int], borders: tuple[int, int, int]
 ) -> dict[str, np.ndarray]:
-    frames, rows, cols = centre_ranges(volume_shape, radii)
+    frames, rows, cols = centre_ranges(volume_shape, borders)
     return {
         "t": np.arange(frames.start, frames.stop),
         "y": np.arange(rows.start, rows.stop),
@@ -311,10 +368,14 @@ def _constant_offsets(table: np.ndarray, centres: np.ndarray) -> np.ndarray | No
 
 
 def _nearest_tables(
-    volume_shape: tuple[int, int, int], radii: tuple[int, int, int], plane: str, n_neighbors: int
+    volume_shape: tuple[int, int, int],
+    radii: tuple[int, int, int],
+    plane: str,
+    n_neighbors: int,
+    borders: tuple[int, int, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Absolute neighbour indices (P, n_axis) along t, y, x; the fixed axis maps c to c."""
-    centres = _axis_centres(volume_shape, radii)
+    centres = _axis_centres(volume_shape, borders)
     tables = {axis: np.tile(c, (n_neighbors, 1)) for axis, c in centres.items()}
     for terms, sign, axis in _plane_geometry(plane, radii, n_neighbors).values():
         tables[axis] = _nearest_table(centres[axis], terms, sign)
@@ -322,7 +383,11 @@ def _nearest_tables(
 
 
 def _bilinear_tables(
-    volume_shape: tuple[int, int, int], radii: tuple[int, int, int], plane: str, n_neighbors: int
+    volume_shape: tuple[int, int, int],
+    radii: tuple[int, int, int],
+    plane: str,
+    n_neighbors: int,
+    borders: tuple[int, int, int],
 ) -> tuple[np.ndarray, ...]:
     """Corner indices (4, P, n_axis) along t, y, x in corner order lt, lb, rt, rb; u, v tables.
 
@@ -331,7 +396,7 @@ def _bilinear_tables(
     single) and exactly 0 on the other axes, so that u = u_t + u_y + u_x in the kernel is the
     fraction bit for bit.
     """
-    centres = _axis_centres(volume_shape, radii)
+    centres = _axis_centres(volume_shape, borders)
     corners = {a: np.stack([np.tile(c, (n_neighbors, 1))] * 4) for a, c in centres.items()}
     u_tables = {a: np.zeros((n_neighbors, c.size), np.float32) for a, c in centres.items()}
     v_tables = {a: np.zeros((n_neighbors, c.size), np.float32) for a, c in centres.items()}
@@ -351,10 +416,10 @@ def _bilinear_tables(
 
 
 def _tables_as_offsets(
-    tables: tuple[np.ndarray, np.ndarray, np.ndarray], volume_shape, radii
+    tables: tuple[np.ndarray, np.ndarray, np.ndarray], volume_shape, borders
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Index tables (..., P, n) for t, y, x as constant offsets (..., P), or None."""
-    centres = _axis_centres(volume_shape, radii)
+    centres = _axis_centres(volume_shape, borders)
     offsets = []
     for table, axis in zip(tables, "tyx", strict=True):
         flat = table.reshape(-1, table.shape[-1])
@@ -501,16 +566,20 @@ def lbptop_codes(
     radii: tuple[int, int, int] = (1, 1, 4),
     neighbors: tuple[int, int, int] = (8, 8, 8),
     interpolation: Interpolation = "nearest",
+    border_xy: int | None = None,
+    border_t: int | None = None,
 ) -> PlaneCodes:
     """Raw LBP codes on the XY, XT and YT planes of every centre of a (T, H, W) volume.
 
     radii = (Rx, Ry, Rt), neighbors = (Pxy, Pxt, Pyt); conventions of SPEC.md 5.1 (module
-    docstring). Codes are uint8 for P <= 8, else uint16. One pass gives all three planes;
-    block and ROI histograms are derived from it (``microexp.features.blocks``).
+    docstring). ``border_xy`` / ``border_t`` are LBPTOP.m's BorderLength / TimeLength (None:
+    each axis's own radius). Codes are uint8 for P <= 8, else uint16. One pass gives all three
+    planes; block and ROI histograms are derived from it (``microexp.features.blocks``).
     """
     radii, neighbors = validate_parameters(radii, neighbors, "u2", interpolation)
-    volume = _working_volume(validate_volume(volume, radii))
-    frames, rows, cols = centre_ranges(volume.shape, radii)
+    borders = axis_borders(radii, border_xy, border_t)
+    volume = _working_volume(validate_volume(volume, borders))
+    frames, rows, cols = centre_ranges(volume.shape, borders)
     origin = np.array([frames.start, rows.start, cols.start], dtype=np.intp)
     shape = (len(frames), len(rows), len(cols))
     volume32 = volume.astype(np.float32) if interpolation == "bilinear" else None
@@ -518,23 +587,24 @@ def lbptop_codes(
     for plane, n_neighbors in zip(PLANES, neighbors, strict=True):
         codes = np.zeros(shape, dtype=code_dtype(n_neighbors))
         if interpolation == "nearest":
-            tables = _nearest_tables(volume.shape, radii, plane, n_neighbors)
-            offsets = _tables_as_offsets(tables, volume.shape, radii)
+            tables = _nearest_tables(volume.shape, radii, plane, n_neighbors, borders)
+            offsets = _tables_as_offsets(tables, volume.shape, borders)
             if offsets is None:
                 _nearest_table_kernel(volume, *tables, origin, codes)
             else:
                 _nearest_kernel(volume, *offsets, origin, codes)
         else:
-            tables = _bilinear_tables(volume.shape, radii, plane, n_neighbors)
-            offsets = _tables_as_offsets(tables[:3], volume.shape, radii)
+            tables = _bilinear_tables(volume.shape, radii, plane, n_neighbors, borders)
+            offsets = _tables_as_offsets(tables[:3], volume.shape, borders)
             if offsets is None:
                 _bilinear_table_kernel(volume, volume32, *tables, origin, codes)
             else:
                 _bilinear_kernel(volume, volume32, *offsets, *tables[3:], origin, codes)
         planes.append(codes)
     return PlaneCodes(
-        planes[0], planes[1], planes[2], tuple(volume.shape), radii, neighbors, interpolation
-    )
+        planes[0], planes[1], planes[2], tuple(volume.shape), radii, neighbors, interpolation,
+        borders,
+    )  # fmt: skip
 
 
 def code_histograms(codes: PlaneCodes, mapping: Mapping = "u2") -> list[np.ndarray]:
@@ -553,14 +623,22 @@ def lbptop(
     neighbors: tuple[int, int, int] = (8, 8, 8),
     mapping: Mapping = "u2",
     interpolation: Interpolation = "nearest",
+    border_xy: int | None = None,
+    border_t: int | None = None,
 ) -> np.ndarray:
     """LBP-TOP histograms (3, n_bins) of a (T, H, W) volume: rows XY, XT, YT, each summing to 1.
 
     SPEC.md 5.1 (conventions of the original LBPTOP.m); DSME-3D 4.2.1; CAS(ME)^2 section 3.
     When the planes have different P, n_bins is the largest and shorter rows are zero-padded.
+
+    ``border_xy`` and ``border_t`` are LBPTOP.m's ``BorderLength`` and ``TimeLength``: the
+    centres are the voxels at least that far from the volume's sides in x and y, and in t.
+    None keeps each axis's own radius (Rx, Ry, Rt). ``lbptop(V, (Rx, Ry, Rt), P, mapping,
+    interp, border_xy=max(Rx, Ry), border_t=Rt)`` is the MATLAB call ``LBPTOP(V, Rx, Ry, Rt,
+    P, Rt, max(Rx, Ry), ...)`` (V transposed to MATLAB's (H, W, T) order there).
     """
     validate_parameters(radii, neighbors, mapping, interpolation)
-    codes = lbptop_codes(volume, radii, neighbors, interpolation)
+    codes = lbptop_codes(volume, radii, neighbors, interpolation, border_xy, border_t)
     histograms = code_histograms(codes, mapping)
     out = np.zeros((3, max(h.size for h in histograms)))
     for row, histogram in enumerate(histograms):
@@ -578,14 +656,17 @@ def _lbptop_codes_reference(
     radii: tuple[int, int, int],
     neighbors: tuple[int, int, int],
     interpolation: str,
+    border_xy: int | None = None,
+    border_t: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The MATLAB expressions vectorised over all centres, with no lookup tables."""
     radii, neighbors = validate_parameters(radii, neighbors, "u2", interpolation)
     r_x, r_y, r_t = radii
-    volume = validate_volume(volume, radii)
+    borders = axis_borders(radii, border_xy, border_t)
+    volume = validate_volume(volume, borders)
     centre_values = volume.astype(np.float64)
     volume32 = volume.astype(np.float32)
-    frames, rows, cols = centre_ranges(volume.shape, radii)
+    frames, rows, cols = centre_ranges(volume.shape, borders)
     # 1-based centre coordinates, broadcast as (t, y, x)
     tc = np.arange(frames.start, frames.stop, dtype=np.float64)[:, None, None] + 1
     yc = np.arange(rows.start, rows.stop, dtype=np.float64)[None, :, None] + 1

@@ -245,9 +245,9 @@ def roi_histograms(
         raise ValueError(
             f"masks must be (n, H, W) with H, W = {integral.crop_shape}, got {masks.shape}"
         )
-    r_x, r_y = integral.radii[0], integral.radii[1]
+    b_x, b_y = integral.borders[0], integral.borders[1]  # the radii unless BorderLength given
     height, width = integral.crop_shape
-    inside = masks[:, r_y : height - r_y, r_x : width - r_x].reshape(masks.shape[0], -1)
+    inside = masks[:, b_y : height - b_y, b_x : width - b_x].reshape(masks.shape[0], -1)
     inside = inside.astype(np.float64)
     planes = []
     for counts in integral.counts:

@@ -15,6 +15,7 @@ is a new file, never a stale one.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from microexp.features.landmark_histograms import (
     landmark_weights,
     mean_difference_image,
 )
-from microexp.features.lbptop import lbptop_codes
+from microexp.features.lbptop import axis_borders, lbptop_codes
 from microexp.features.tim import tim
 
 if TYPE_CHECKING:  # types only: importing cloud3d.stage loads open3d (~1 s per lbptop job)
@@ -42,35 +43,118 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-@dataclass(frozen=True)
+_LBPTOP_NAME = re.compile(
+    r"^r(\d+)-(\d+)-(\d+)_p(\d+)-(\d+)-(\d+)_([A-Za-z0-9]+)_([A-Za-z]+)"
+    r"(?:_bxy(\d+))?(?:_bt(\d+))?(?:_tim(\d+))?$"
+)
+LBPTOP_KEYS = frozenset(
+    {"radii", "neighbors", "mapping", "interpolation", "border_xy", "border_t", "tim_frames"}
+)
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+@dataclass(frozen=True, repr=False)
 class LbptopSetting:
     """One LBP-TOP code pass: radii (Rx, Ry, Rt), neighbours (Pxy, Pxt, Pyt), mapping, and
-    interpolation (SPEC.md 5.1); `tim_frames` resamples the clip to that many frames with the
-    temporal interpolation model first (the CAS(ME)^2 variant: 120)."""
+    interpolation (SPEC.md 5.1); `border_xy` / `border_t` are LBPTOP.m's BorderLength /
+    TimeLength (None: each axis's radius; `microexp.features.lbptop.axis_borders`);
+    `tim_frames` resamples the clip to that many frames with the temporal interpolation model
+    first (the CAS(ME)^2 variant: 120)."""
 
     radii: tuple[int, int, int] = (1, 1, 4)
     neighbors: tuple[int, int, int] = (8, 8, 8)
     mapping: str = "u2"
     interpolation: str = "nearest"
     tim_frames: int | None = None
+    border_xy: int | None = None
+    border_t: int | None = None
+
+    def __post_init__(self) -> None:
+        # A border below a radius is a configuration error: say so now, not once per sample.
+        axis_borders(self.radii, self.border_xy, self.border_t)
 
     @classmethod
     def from_config(cls, spec: Mapping[str, Any]) -> LbptopSetting:
+        unknown = set(spec) - LBPTOP_KEYS
+        if unknown:
+            raise ValueError(f"unknown LBP-TOP setting keys {sorted(unknown)}")
         return cls(
             radii=tuple(int(r) for r in spec.get("radii", cls.radii)),
             neighbors=tuple(int(p) for p in spec.get("neighbors", cls.neighbors)),
             mapping=str(spec.get("mapping", cls.mapping)),
             interpolation=str(spec.get("interpolation", cls.interpolation)),
-            tim_frames=None if spec.get("tim_frames") is None else int(spec["tim_frames"]),
+            tim_frames=_optional_int(spec.get("tim_frames")),
+            border_xy=_optional_int(spec.get("border_xy")),
+            border_t=_optional_int(spec.get("border_t")),
         )
+
+    @classmethod
+    def from_name(cls, name: str) -> LbptopSetting:
+        """The setting a folder name (``name``) stands for; a name that does not round-trip
+        (e.g. ``r01-1-4...``) is an error."""
+        match = _LBPTOP_NAME.match(str(name))
+        if match is None:
+            raise ValueError(
+                f"{name!r} is not an LBP-TOP setting name like r1-1-4_p8-8-8_u2_nearest "
+                "(optionally _bxy<B>, _bt<B>, _tim<frames>); give the parameters as a mapping "
+                "instead"
+            )
+        numbers = [int(g) for g in match.groups()[:6]]
+        setting = cls(
+            radii=tuple(numbers[:3]),
+            neighbors=tuple(numbers[3:]),
+            mapping=match.group(7),
+            interpolation=match.group(8),
+            border_xy=_optional_int(match.group(9)),
+            border_t=_optional_int(match.group(10)),
+            tim_frames=_optional_int(match.group(11)),
+        )
+        if setting.name != name:
+            raise ValueError(f"LBP-TOP setting name {name!r} does not round-trip ({setting.name})")
+        return setting
+
+    def to_config(self) -> dict[str, Any]:
+        """The parameters as a ``features: lbptop:`` entry (borders only when given)."""
+        spec: dict[str, Any] = {
+            "radii": list(self.radii),
+            "neighbors": list(self.neighbors),
+            "mapping": self.mapping,
+            "interpolation": self.interpolation,
+            "tim_frames": self.tim_frames,
+        }
+        if self.border_xy is not None:
+            spec["border_xy"] = self.border_xy
+        if self.border_t is not None:
+            spec["border_t"] = self.border_t
+        return spec
+
+    def __repr__(self) -> str:
+        # Borders appear only when given: a setting without them keeps the repr it had before
+        # they existed, which Snakemake stores as a parameter of the batch jobs (a changed repr
+        # would rerun them).
+        fields = [
+            f"{key}={value!r}"
+            for key, value in vars(self).items()
+            if not (key in ("border_xy", "border_t") and value is None)
+        ]
+        return f"{type(self).__name__}({', '.join(fields)})"
 
     @property
     def name(self) -> str:
-        """e.g. r1-1-4_p8-8-8_u2_nearest"""
+        """e.g. r1-1-4_p8-8-8_u2_nearest; with borders r2-3-3_p8-8-8_u2_bilinear_bxy3_bt3.
+
+        Settings without explicit borders keep the names they had before borders existed, so
+        their files stay valid.
+        """
         radii = "-".join(map(str, self.radii))
         neighbors = "-".join(map(str, self.neighbors))
+        borders = "" if self.border_xy is None else f"_bxy{self.border_xy}"
+        borders += "" if self.border_t is None else f"_bt{self.border_t}"
         tim = "" if self.tim_frames is None else f"_tim{self.tim_frames}"
-        return f"r{radii}_p{neighbors}_{self.mapping}_{self.interpolation}{tim}"
+        return f"r{radii}_p{neighbors}_{self.mapping}_{self.interpolation}{borders}{tim}"
 
 
 @dataclass(frozen=True)
@@ -109,7 +193,14 @@ def lbptop_integral(face2d: Face2DResult, setting: LbptopSetting) -> IntegralHis
         if setting.tim_frames is not None:
             # uint8, as the resampled frames of the original TIM + LBP-TOP code were images
             volume = tim(volume, setting.tim_frames, dtype=np.uint8)
-        codes = lbptop_codes(volume, setting.radii, setting.neighbors, setting.interpolation)
+        codes = lbptop_codes(
+            volume,
+            setting.radii,
+            setting.neighbors,
+            setting.interpolation,
+            border_xy=setting.border_xy,
+            border_t=setting.border_t,
+        )
         integral = integral_histograms(codes, setting.mapping)
     except ValueError as error:  # too-short or too-small volume, bad parameters
         raise SampleFailure(f"LBP-TOP {setting.name}: {error}") from error

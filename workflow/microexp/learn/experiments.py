@@ -154,11 +154,7 @@ _SHORTHANDS: dict[tuple[str, str], tuple[Any, ...]] = {
     ("radii", "dsme3d"): DSME3D_RADII,
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_LBPTOP_NAME = re.compile(
-    r"^r(\d+)-(\d+)-(\d+)_p(\d+)-(\d+)-(\d+)_([A-Za-z0-9]+)_([A-Za-z]+)(?:_tim(\d+))?$"
-)
 _CURVATURE_NAME = re.compile(r"^rc([^_]+)_rs([^_]+)_eh([^_]+)_ek([^_]+)_d([^_]+)_m(\d+)$")
-_LBPTOP_KEYS = {"radii", "neighbors", "mapping", "interpolation", "tim_frames"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,27 +171,8 @@ def lbptop_setting(value: str | Mapping[str, Any] | LbptopSetting) -> LbptopSett
     if isinstance(value, LbptopSetting):
         return value
     if isinstance(value, Mapping):
-        unknown = set(value) - _LBPTOP_KEYS
-        if unknown:
-            raise ValueError(f"unknown LBP-TOP setting keys {sorted(unknown)}")
         return LbptopSetting.from_config(value)
-    match = _LBPTOP_NAME.match(str(value))
-    if match is None:
-        raise ValueError(
-            f"{value!r} is not an LBP-TOP setting name like r1-1-4_p8-8-8_u2_nearest; "
-            "give the parameters as a mapping instead"
-        )
-    numbers = [int(g) for g in match.groups()[:6]]
-    setting = LbptopSetting(
-        radii=tuple(numbers[:3]),
-        neighbors=tuple(numbers[3:]),
-        mapping=match.group(7),
-        interpolation=match.group(8),
-        tim_frames=None if match.group(9) is None else int(match.group(9)),
-    )
-    if setting.name != value:
-        raise ValueError(f"LBP-TOP setting name {value!r} does not round-trip ({setting.name})")
-    return setting
+    return LbptopSetting.from_name(str(value))
 
 
 def curvature_setting(value: str | Mapping[str, Any] | CurvatureSetting) -> CurvatureSetting:
@@ -544,14 +521,7 @@ def _setting_as_mapping(kind: str, value: Any) -> dict[str, Any]:
         return dict(value)
     if kind == "curvature":
         return asdict(curvature_setting(value))
-    setting = lbptop_setting(value)
-    return {
-        "radii": list(setting.radii),
-        "neighbors": list(setting.neighbors),
-        "mapping": setting.mapping,
-        "interpolation": setting.interpolation,
-        "tim_frames": setting.tim_frames,
-    }
+    return lbptop_setting(value).to_config()
 
 
 def _set_path(spec: dict[str, Any], path: Sequence[str], value: Any) -> None:
