@@ -3,10 +3,18 @@
 # Python package `microexp` (workflow/microexp/). See README.md.
 from snakemake.utils import min_version, validate
 
+from microexp.io.annotations import check_layout
+
 min_version("9.0")
 
 
 configfile: "config.yaml"
+
+
+# a renamed layout (casme2 -> casme_sq) is named before the schema's generic message
+for _entry in config.get("datasets", {}).values():
+    if isinstance(_entry.get("layout"), str) and _entry["layout"] != "synthetic":
+        check_layout(_entry["layout"])
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

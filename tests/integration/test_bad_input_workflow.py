@@ -42,7 +42,10 @@ def test_bad_samples_are_recorded_and_the_run_goes_on(tmp_path):
             for s, v, n, src in rows
         ]
     )  # fmt: skip
-    write_generic_sheet(table, root / "annotations.tsv")
+    # an annotation row recognition cannot use (offset 0: not annotated): kept in the
+    # annotation table, left out of samples.tsv, its reason recorded as an ingest failure
+    unusable = table.iloc[[0]].assign(video="c", sample="no_offset", offset=0)
+    write_generic_sheet(pd.concat([table, unusable], ignore_index=True), root / "annotations.tsv")
     config = {
         "datasets": {
             "broken": {
@@ -72,6 +75,11 @@ def test_bad_samples_are_recorded_and_the_run_goes_on(tmp_path):
         assert record["sample"] == name and record["stage"] == "ingest"
         assert words in record["reason"] + str(record["file"])
     assert not (work / "results/broken/failures/ingest/good.json").exists()
+    every = pd.read_csv(work / "results/broken/ingest/annotations.tsv", sep="\t")
+    assert every["sample"].tolist() == ["good", "corrupt", "missing", "no_offset"]
+    assert "no_offset" not in pd.read_csv(work / "results/broken/samples.tsv", sep="\t")["sample"]
+    record = json.loads((work / "results/broken/failures/ingest/no_offset.json").read_text())
+    assert record["reason"].startswith("not usable for recognition: offset not annotated")
 
     # The fixture frames hold no face: the good clip fails at face2d and its record is carried
     # to cloud3d; every sample's QC pictures state the failure (the stage jobs draw them).

@@ -20,8 +20,10 @@ from microexp.io.annotations import (
     AnnotationWarning,
     RowProblem,
     list_sheets,
+    problem_kinds,
     read_annotations,
     read_eye_blinks,
+    unique_sample_ids,
 )
 from microexp.synthetic.sheet import DSME3D_HEADER, write_dsme3d_sheet, write_generic_sheet
 
@@ -271,7 +273,7 @@ def test_casme3_part_c(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 # CAS(ME)^2: no header row, naming sheets map participants and videos to folders
 # --------------------------------------------------------------------------------------------
-CASME2_SHEETS = {
+CASME_SQ_SHEETS = {
     "CASFEcode_final": [
         ["CAS(ME)^2 code, final"],
         [1, "anger1_1", 557, 572, 608, "4+10", "negative", "macro-expression", "anger"],
@@ -284,12 +286,12 @@ CASME2_SHEETS = {
 }
 
 
-def test_casme2_no_header_and_naming_sheets(tmp_path: Path) -> None:
-    path = write_xlsx(tmp_path / "CAS(ME)^2code_final.xlsx", CASME2_SHEETS)
+def test_casme_sq_no_header_and_naming_sheets(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "CAS(ME)^2code_final.xlsx", CASME_SQ_SHEETS)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        table = read_annotations(path, "casme2")
-    assert list(table.columns) == [*COLUMNS, *EXTRA_COLUMNS["casme2"]]
+        table = read_annotations(path, "casme_sq")
+    assert list(table.columns) == [*COLUMNS, *EXTRA_COLUMNS["casme_sq"]]
     assert column(table, "subject") == ["s15", "s15", "s16", "s16"]
     assert column(table, "video") == ["15_0401", "15_0401", "16_0101", "16_0101"]
     assert column(table, "sample") == [
@@ -320,24 +322,30 @@ def test_casme2_no_header_and_naming_sheets(tmp_path: Path) -> None:
     assert any("column D (apex): apex '/' read as <NA> (rows 5)" in t for t in texts)
 
 
-def test_casme2_unmapped_participant_and_video_are_row_problems(tmp_path: Path) -> None:
-    sheets = dict(CASME2_SHEETS)
+def test_casme_sq_unmapped_participant_and_video_are_row_problems(tmp_path: Path) -> None:
+    sheets = dict(CASME_SQ_SHEETS)
     sheets["CASFEcode_final"] = [
         [1, "anger1_1", 557, 572, 608, "4", "negative", "macro-expression", "anger"],
         [9, "anger1_2", 700, 702, 710, "4", "negative", "micro-expression", "anger"],
         [1, "sad9_1", 800, 802, 810, "4", "negative", "micro-expression", "sad"],
     ]
     path = write_xlsx(tmp_path / "CAS(ME)^2code_final.xlsx", sheets)
-    table, problems = read_annotations(path, "casme2", errors="collect")
-    assert column(table, "sample") == ["s15_15_0401_557"]
+    table, problems = read_annotations(path, "casme_sq", errors="collect")
+    # every row kept; the unmappable ones get an id from what is known and their sheet row
+    assert column(table, "sample") == ["s15_15_0401_557", "unknown_row2", "s15_row3"]
+    assert [p.kind for p in problems] == [
+        "participant not in naming rule1",
+        "video name not in naming rule2",
+    ]
     assert [(p.row, p.column) for p in problems] == [
         (2, "A (participant)"),
         (3, "B (expression_name)"),
     ]
-    assert "participant 9 is not in 'naming rule1'" in problems[0].message
-    assert "video name 'sad9' is not in 'naming rule2'" in problems[1].message
+    assert "participant 9" in problems[0].message
+    assert "'sad9'" in problems[1].message
+    assert column(table, "problems") == ["", problems[0].message, problems[1].message]
     with pytest.raises(AnnotationError) as caught:
-        read_annotations(path, "casme2")
+        read_annotations(path, "casme_sq", errors="raise")
     message = str(caught.value)
     for part in (
         "CAS(ME)^2code_final.xlsx",
@@ -348,10 +356,10 @@ def test_casme2_unmapped_participant_and_video_are_row_problems(tmp_path: Path) 
         assert part in message
 
 
-def test_casme2_needs_naming_sheets(tmp_path: Path) -> None:
-    path = write_xlsx(tmp_path / "c2.xlsx", {"code": CASME2_SHEETS["CASFEcode_final"]})
+def test_casme_sq_needs_naming_sheets(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "c2.xlsx", {"code": CASME_SQ_SHEETS["CASFEcode_final"]})
     with pytest.raises(AnnotationError, match="needs the sheet 'naming rule1'"):
-        read_annotations(path, "casme2")
+        read_annotations(path, "casme_sq")
 
 
 # --------------------------------------------------------------------------------------------
@@ -508,7 +516,7 @@ def test_no_header_row(tmp_path: Path) -> None:
     ("row", "column_label", "reason"),
     [
         ([1, "1_1", 10, 12, 20, "12(k)", "I", "x"], "'AUs' (F)", "unreadable AU string"),
-        ([1, "1_1", 30, 32, 20, "4", "I", "x"], "'Offset frame' (E)", "onset 30 is after offset"),
+        ([1, "1_1", 30, 32, 20, "4", "I", "x"], "'Offset frame' (E)", "onset after offset"),
         ([1, "1_1", "abc", 12, 20, "4", "I", "x"], "'Onset frame' (C)", "non-numeric frame"),
         ([1, "1_1", 12.5, 13, 20, "4", "I", "x"], "'Onset frame' (C)", "whole number"),
         ([1, "1_1", 10, 25, 20, "4", "I", "x"], "'Apex frame' (D)", "outside onset..offset"),
@@ -521,11 +529,13 @@ def test_row_errors_name_file_sheet_row_column(
     good = [2, "2_1", 1, 2, 3, "1", "I", "x"]
     path = write_xlsx(tmp_path / "bad.xlsx", {"Coding": [["title"], HEADER, good, row]})
     with pytest.raises(AnnotationError, match=reason) as caught:
-        read_annotations(path, "dsme3d")
+        read_annotations(path, "dsme3d", errors="raise")
     assert_names(caught.value, "bad.xlsx", "sheet 'Coding'", "row 4", f"column {column_label}")
 
     table, problems = read_annotations(path, "dsme3d", errors="collect")
-    assert column(table, "sample") == ["2_1"]  # the good row survives
+    assert len(table) == 2  # nothing lost: the bad row is kept and flagged
+    assert column(table, "problems")[0] == ""
+    assert reason in column(table, "problems")[1]
     assert len(problems) == 1
     problem = problems[0]
     assert isinstance(problem, RowProblem)
@@ -534,42 +544,56 @@ def test_row_errors_name_file_sheet_row_column(
     assert reason in problem.message
 
 
-def test_collect_reports_duplicates_and_every_bad_row(tmp_path: Path) -> None:
+def test_collect_keeps_every_row_and_flags_each_problem(tmp_path: Path) -> None:
     rows = [
         HEADER,
         [1, "1_1", 10, 12, 20, "1+2", "I", "x"],
-        [1, "1_1", 40, 42, 50, "4", "I", "x"],  # duplicate id: the first row is kept
+        [1, "1_1", 40, 42, 50, "4", "I", "x"],  # the same id twice: both kept, suffixed
         [1, "1_2", 40, 42, 30, "12(k)", "I", "x"],  # two problems in one row
         [1, "1_3", 60, 62, 70, "4", "I", "x"],
     ]
     path = write_xlsx(tmp_path / "dup.xlsx", {"Sheet1": rows})
     table, problems = read_annotations(path, "dsme3d", errors="collect")
-    assert column(table, "sample") == ["1_1", "1_3"]
-    assert column(table, "onset") == [10, 60]
-    assert [(p.row, p.column, p.sample) for p in problems] == [
-        (3, "'Sample' (B)", "1_1"),
-        (4, "'Offset frame' (E)", "1_2"),
-        (4, "'AUs' (F)", "1_2"),
+    # ids ordered by content (offset 20 before 50), not by row
+    assert column(table, "sample") == ["1_1a", "1_1b", "1_2", "1_3"]
+    assert column(table, "onset") == [10, 40, 40, 60]
+    assert [(p.row, p.column, p.sample, p.kind) for p in problems] == [
+        (2, "'Sample' (B)", "1_1a", "duplicate sample id"),
+        (3, "'Sample' (B)", "1_1b", "duplicate sample id"),
+        (4, "'Offset frame' (E)", "1_2", "onset after offset"),
+        (4, "'AUs' (F)", "1_2", "unreadable AUs"),
     ]
-    assert "duplicate sample id '1_1' (first on row 2)" in problems[0].message
-    assert str(problems[0]).startswith(f"{path}, sheet 'Sheet1', row 3, column 'Sample' (B): ")
-    # every row bad: an empty table that still has the schema
-    rows[1][2] = "x"
-    rows[4][2] = "y"
-    path = write_xlsx(tmp_path / "allbad.xlsx", {"Sheet1": rows})
-    table, problems = read_annotations(path, "dsme3d", errors="collect")
-    assert table.empty
-    # the bad first "1_1" still claims its id: the second is a duplicate, never a sample
-    assert [(p.row, p.sample) for p in problems] == [
-        (2, "1_1"),
-        (3, "1_1"),
-        (4, "1_2"),
-        (4, "1_2"),
-        (5, "1_3"),
-    ]
-    assert "duplicate sample id" in problems[1].message
-    assert list(table.columns) == [*COLUMNS, *EXTRA_COLUMNS["dsme3d"]]
-    assert str(table["onset"].dtype) == "Int64"
+    assert "'1_1' is shared by rows 2, 3; this row is '1_1b'" in problems[1].message
+    assert str(problems[0]).startswith(f"{path}, sheet 'Sheet1', row 2, column 'Sample' (B): ")
+    assert problem_kinds(column(table, "problems")[2]) == ["onset after offset", "unreadable AUs"]
+    assert problem_kinds(column(table, "problems")[3]) == []
+    # the default API call flags and never raises on a row problem
+    assert column(read_annotations(path, "dsme3d"), "problems") == column(table, "problems")
+
+
+def test_duplicate_ids_do_not_depend_on_row_order(tmp_path: Path) -> None:
+    # CAS(ME)^2: two different macro-expressions of one video share onset 322
+    first = [1, "anger1_3", 322, 330, 350, "4", "negative", "macro-expression", "anger"]
+    second = [1, "anger1_4", 322, 325, 340, "45+62", "others", "macro-expression", "anger"]
+    ids = []
+    for order in ([first, second], [second, first]):
+        sheets = {**CASME_SQ_SHEETS, "CASFEcode_final": order}
+        path = write_xlsx(tmp_path / "CAS(ME)^2code_final.xlsx", sheets)
+        table = read_annotations(path, "casme_sq")
+        ids.append(dict(zip(column(table, "aus"), column(table, "sample"), strict=True)))
+        assert all(problem_kinds(p) == ["duplicate sample id"] for p in column(table, "problems"))
+    # offset 340 sorts before 350 whichever row comes first
+    assert ids[0] == ids[1] == {"AU45+AU62": "s15_15_0401_322a", "AU4": "s15_15_0401_322b"}
+
+
+def test_unique_ids_never_collide_with_an_existing_id() -> None:
+    table = pd.DataFrame(
+        {"sample": ["v_7", "v_7", "v_7a"], "offset": [9, 8, 1], "sheet_row": [2, 3, 4]}
+    )
+    # offset 8 sorts first and takes the first free letter ("a" is taken)
+    assert unique_sample_ids(table).tolist() == ["v_7c", "v_7b", "v_7a"]
+    given = pd.DataFrame({"sample": ["clip", "clip"], "sheet_row": [5, 2]})
+    assert unique_sample_ids(given).tolist() == ["clip_b", "clip_a"]
 
 
 @pytest.mark.parametrize(("col", "name"), [(2, "onset"), (4, "offset")])
@@ -578,16 +602,18 @@ def test_merged_frames_are_not_filled(tmp_path: Path, col: int, name: str) -> No
     rows[2][col] = None
     path = write_xlsx(tmp_path / "m.xlsx", {"Sheet1": rows}, {"Sheet1": [(1, col, 2, col)]})
     table, problems = read_annotations(path, "dsme3d", errors="collect")
-    assert column(table, "sample") == ["1_1"]
+    assert column(table, "sample") == ["1_1", "1_2"]
+    assert column(table, name)[1] is None  # never filled from the merged range
     assert [p.row for p in problems] == [3]
-    assert f"missing {name} frame (inside a merged range" in problems[0].message
+    assert problems[0].kind == f"{name} not annotated"
+    assert "inside a merged range" in problems[0].message
 
 
 def test_merged_aus_are_not_filled(tmp_path: Path) -> None:
     rows = [HEADER, [1, "1_1", 10, 12, 20, "4", "I", "x"], [1, "1_2", 30, 32, 40, None, "I", "x"]]
     path = write_xlsx(tmp_path / "m.xlsx", {"Sheet1": rows}, {"Sheet1": [(1, 5, 2, 5)]})
     with pytest.raises(AnnotationError, match="missing AUs") as caught:
-        read_annotations(path, "dsme3d")
+        read_annotations(path, "dsme3d", errors="raise")
     assert_names(caught.value, "m.xlsx", "sheet 'Sheet1'", "row 3", "column 'AUs' (F)")
 
 
@@ -607,7 +633,7 @@ def test_csv_errors_name_file_row_column(tmp_path: Path) -> None:
     path = tmp_path / "ann.tsv"
     path.write_text("subject\tvideo\tonset\toffset\ns1\tv1\t10\tlate\n", encoding="utf-8")
     with pytest.raises(AnnotationError, match="non-numeric frame number 'late'") as caught:
-        read_annotations(path, "generic")
+        read_annotations(path, "generic", errors="raise")
     assert_names(caught.value, "ann.tsv", "row 2", "column 'offset' (D)")
     assert caught.value.sheet is None
 
@@ -624,7 +650,7 @@ def test_unreadable_file_unknown_sheet_unknown_layout(tmp_path: Path) -> None:
     with pytest.raises(AnnotationError, match=r"no sheet named 'AU\+Emotion'; sheets are"):
         read_annotations(path, "casme3_a", sheet="AU+Emotion")
     with pytest.raises(ValueError, match="unknown annotation layout"):
-        read_annotations(path, "samm")
+        read_annotations(path, "casme9")
     with pytest.raises(ValueError, match="errors must be"):
         read_annotations(path, "dsme3d", errors="ignore")  # type: ignore[call-overload]
 

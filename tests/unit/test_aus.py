@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from microexp.io.aus import AU, AUParseError, format_aus, parse_aus
+from microexp.io.aus import AU, AUParseError, format_aus, parse_aus, uncertain_aus
 
 
 @pytest.mark.parametrize(
@@ -53,10 +53,24 @@ def test_number_cells(cell: object, expected: str) -> None:
     assert format_aus(parse_aus(cell)) == expected
 
 
-@pytest.mark.parametrize("bad", ["12(k)", "R12 or R15", "AU", "X12", "0", "AU4?", 4.7, 0, True])
+@pytest.mark.parametrize("bad", ["12(k)", "R12 or", "AU", "X12", "0", "AU4??", 4.7, 0, True])
 def test_unreadable_aus_raise(bad: object) -> None:
     with pytest.raises(AUParseError, match="unreadable AU string"):
         parse_aus(bad)
+
+
+def test_uncertain_aus_are_kept_and_marked() -> None:
+    # CAS(ME)^3 Part C writes an uncertain AU as "13?"; SAMM writes alternatives "R12 or R15"
+    aus = parse_aus("4+13?")
+    assert aus == (AU(4), AU(13, uncertain=True))
+    assert format_aus(aus) == "AU4+AU13"  # the AU is kept
+    assert format_aus(aus, style="facs") == "4+13?"  # and the mark, losslessly
+    assert uncertain_aus(aus) == (AU(13, uncertain=True),)
+    assert parse_aus("AU4？") == (AU(4, uncertain=True),)  # full-width question mark
+    alternatives = parse_aus("R12 or R15")
+    assert alternatives == (AU(12, "R", uncertain=True), AU(15, "R", uncertain=True))
+    assert parse_aus(format_aus(alternatives, style="facs")) == alternatives
+    assert uncertain_aus(parse_aus("1+2")) == ()
 
 
 def test_facs_style_round_trips() -> None:

@@ -48,3 +48,15 @@ def test_a_typo_in_a_stage_section_is_an_error():
     config["datasets"]["synthetic"]["layout"] = "dsme-3d"
     with pytest.raises(Exception, match="dsme-3d"):
         validate(config, SCHEMA)
+
+
+def test_the_old_casme2_layout_name_names_its_new_name():
+    from microexp.io.annotations import check_layout
+    from microexp.io.samples import annotation_sources
+
+    with pytest.raises(ValueError, match=r"'casme2' is now called 'casme_sq' \(CAS\(ME\)\^2"):
+        check_layout("casme2")
+    with pytest.raises(ValueError, match="now called 'casme_sq'"):
+        annotation_sources({"layout": "casme2", "root": "/data/CASME_sq"})
+    for layout in ("casme_sq", "casme_ii", "samm"):
+        assert check_layout(layout) == layout

@@ -149,15 +149,15 @@ def test_paper_preset_and_integration_config_parse():
     assert fusion_entries(tiny)["table11"].alphas == (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def test_casme2_table5_preset_plans_the_table_on_a_casme2_data_set():
-    config = shipped("presets/casme2_table5.yaml")
-    config["datasets"]["casme2"] = {"layout": "casme2", "root": "/data/CASME2"}
+def test_casme_sq_table5_preset_plans_the_table_on_a_casme_sq_data_set():
+    config = shipped("presets/casme_sq_table5.yaml")
+    config["datasets"]["casme_sq"] = {"layout": "casme_sq", "root": "/data/CASME_sq"}
     entries = classify_entries(config)
-    assert len(entries["casme2_table5"]) == 12 * 2 * 2
-    plans = planned_tables(entries, {})["casme2"]
+    assert len(entries["casme_sq_table5"]) == 12 * 2 * 2
+    plans = planned_tables(entries, {})["casme_sq"]
     assert list(plans) == ["casme2_table5_casme3_four_class_lovo"]
     # 48 ROI settings, each a TIM-120 code pass, computed in one job per sample
-    assert len(lbptop_batches(config)["casme2_table5"]) == 48
+    assert len(lbptop_batches(config)["casme_sq_table5"]) == 48
 
 
 def test_entry_errors_name_the_entry_and_the_problem():

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from microexp.io.expression_type import (
-    CASME2_RULE,
     CASME3_RULE,
+    CASME_SQ_RULE,
     DSME3D_RULE,
     DurationRule,
     classify_by_duration,
@@ -66,8 +66,8 @@ def test_casme3_rule_15_frames_inclusive(onset, offset, expected) -> None:
     ("onset", "offset", "expected"),
     [(1, 15, "micro"), (1, 16, "macro"), (1, 120, "macro"), (1, 121, NA), (1, None, NA)],
 )
-def test_casme2_rule_500_ms_and_4_s(onset, offset, expected) -> None:
-    result = classify_by_duration(onset, 3, offset, CASME2_RULE)
+def test_casme_sq_rule_500_ms_and_4_s(onset, offset, expected) -> None:
+    result = classify_by_duration(onset, 3, offset, CASME_SQ_RULE)
     assert result is NA if expected is NA else result == expected
 
 

@@ -105,7 +105,8 @@ def rows_by_sample(dataset: dict) -> tuple[dict, list]:
 
 def test_db3_bag_and_frame_folder_give_identical_clips(dataset):
     rows, _ = rows_by_sample(dataset)
-    clips = {s: extract_clip(rows[s], dataset, CONFIG) for s in ("s_db3", "s_bag", "s_folder")}
+    # "s_db3" is in the sheet twice: its rows are "s_db3a" (offset 3) and "s_db3b" (offset 6)
+    clips = {s: extract_clip(rows[s], dataset, CONFIG) for s in ("s_db3b", "s_bag", "s_folder")}
     frames = fixture_frames(N, W, H)
     expected_numbers = [f.frame_number for f in frames[1:6]]
     for name, clip in clips.items():
@@ -117,7 +118,7 @@ def test_db3_bag_and_frame_folder_give_identical_clips(dataset):
         assert clip.intrinsics == fixture_intrinsics(W, H)
         assert clip.depth_scale == pytest.approx(0.001)
     # recordings carry hardware timestamps; frame folders derive them from fps
-    assert np.allclose(clips["s_db3"].timestamps_ms, clips["s_bag"].timestamps_ms)
+    assert np.allclose(clips["s_db3b"].timestamps_ms, clips["s_bag"].timestamps_ms)
 
 
 def test_clip_file_round_trip(dataset, tmp_path):
@@ -158,27 +159,42 @@ def test_bad_sources_fail_with_a_message_naming_file_and_problem(dataset, sample
         assert word.lower() in message.lower(), f"{sample}: {word!r} not in {message!r}"
 
 
-def test_bad_rows_become_problems_and_the_rest_stays(dataset):
-    rows, problems = rows_by_sample(dataset)
-    text = [str(p) for p in problems]
-    assert any("s_reversed" in t or "onset" in t.lower() for t in text), text
-    assert any("duplicate sample id 's_db3'" in t for t in text), text
+def test_every_row_is_kept_and_recognition_excludes_what_it_cannot_use(dataset):
+    sheet = read_sample_sheet("test", dataset)
+    rows = {r["sample"]: r for r in sheet.table.to_dict("records")}
+    every = sheet.annotations.set_index("sample")
+    assert len(every) == 12  # nothing set aside: every sheet row is in the annotation table
+    # the id used twice: both rows kept, told apart by content (offset 3 < offset 6)
+    assert every.loc["s_db3a", "offset"] == 3 and every.loc["s_db3b", "offset"] == 6
+    assert "duplicate sample id" in every.loc["s_db3b", "problems"]
+    assert {"s_db3a", "s_db3b", "s_bag", "s_folder", "s_gappy"} <= set(rows)
+    assert rows["s_db3b"]["source"].endswith("rec/same.db3")
+    # onset after offset: in the annotation table, flagged; recognition cannot cut a clip
+    assert every.loc["s_reversed", "problems"].startswith("onset after offset: onset 6, offset 2")
+    assert every.loc["s_reversed", "recognition"].startswith("excluded: onset after offset")
     assert "s_reversed" not in rows
-    assert rows["s_db3"]["source"].endswith("rec/same.db3"), "the first of a duplicate is kept"
-    assert {"s_db3", "s_bag", "s_folder", "s_gappy"} <= set(rows)
+    assert set(every.index[every["recognition"] != "used"]) == {"s_reversed"}
+    assert [p.kind for p in sheet.problems].count("onset after offset") == 1
 
 
 def test_sample_sheet_files_and_failure_records(dataset, tmp_path):
     out = tmp_path / "results"
     sheet = write_sample_sheet(
-        "test", dataset, out / "samples.tsv", out / "summary.json", out / "failures" / "ingest"
-    )
+        "test", dataset, out / "samples.tsv", out / "summary.json", out / "failures" / "ingest",
+        out / "ingest" / "annotations.tsv",
+    )  # fmt: skip
     table = pd.read_csv(out / "samples.tsv", sep="\t")
     assert len(table) == len(sheet.table) and table["sample"].is_unique
+    assert "problems" in table.columns
+    every = pd.read_csv(out / "ingest" / "annotations.tsv", sep="\t")
+    assert len(every) == 12 and every["sample"].is_unique
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["samples"] == len(table) and len(summary["rejected_rows"]) == 2
+    assert summary["samples"] == len(table) == 11
+    assert summary["annotated_rows"] == 12 and summary["flagged_rows"] == 3
+    assert list(summary["excluded_from_recognition"]) == ["s_reversed"]
     failures = read_failures(out / "failures")
-    assert len(failures) == 2 and set(failures["stage"]) == {"ingest"}
+    assert failures["sample"].tolist() == ["s_reversed"] and set(failures["stage"]) == {"ingest"}
+    assert failures["reason"][0].startswith("not usable for recognition: onset after offset")
     assert all("annotations.tsv" in f for f in failures["file"])
 
 

@@ -281,7 +281,7 @@ def test_casme2_table5_layout_and_published_columns_only_on_casme2(tmp_path) -> 
     assert synthetic.bold == frozenset({(rows.index((2, 4)), 1)})
     assert any("published figure is for CAS(ME)^2" in line for line in synthetic.header)
 
-    real = casme2_table5(casme2_scores(), TableContext("casme2", "casme2"))
+    real = casme2_table5(casme2_scores(), TableContext("casme_sq", "casme_sq"))
     assert real.values.shape == (12, 8)
     assert real.values.loc[(1, 3), ("paper uniform pattern", "P = 4")] == 75.66
     assert real.dagger == frozenset({(rows.index((1, 3)), 2)})
@@ -299,7 +299,7 @@ def test_casme2_table5_layout_and_published_columns_only_on_casme2(tmp_path) -> 
 def test_published_figures_apply_only_to_the_papers_layout() -> None:
     assert paper.published_for_layout("dsme3d").applies
     assert not paper.published_for_layout("dsme3d", paper.CASME2).applies
-    assert paper.published_for_layout("casme2", paper.CASME2).applies
+    assert paper.published_for_layout("casme_sq", paper.CASME2).applies
     for layout in ("synthetic", "casme3_a", "generic"):
         comparison = paper.published_for_layout(layout)
         assert not comparison.applies and comparison.figures == ()

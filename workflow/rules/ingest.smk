@@ -8,6 +8,7 @@ rule ingest_samples:
     output:
         samples=f"{RESULTS}/{{dataset}}/samples.tsv",
         summary=f"{RESULTS}/{{dataset}}/ingest/summary.json",
+        annotations=f"{RESULTS}/{{dataset}}/ingest/annotations.tsv",
     log:
         f"{LOGS}/{{dataset}}/ingest_samples.log",
     group:

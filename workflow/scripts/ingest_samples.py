@@ -12,5 +12,12 @@ sheet = write_sample_sheet(
     Path(snakemake.output.samples),
     Path(snakemake.output.summary),
     Path(snakemake.params.failures),
+    Path(snakemake.output.annotations),
 )
-log.info("%d samples, %d rows rejected", len(sheet.table), len(sheet.problems))
+log.info(
+    "%d annotated rows, %d flagged, %d used for recognition, %d excluded (failures/ingest)",
+    len(sheet.annotations),
+    int((sheet.annotations["problems"].fillna("") != "").sum()),
+    len(sheet.table),
+    len(sheet.excluded),
+)

@@ -3,7 +3,7 @@
 Every figure carries its source (paper, table) and the setting it was reached at, so a table can
 print "paper: 66.29 % (3 x 10, overlap 30)" beside its own best. Published figures are printed
 only beside results on the paper's own database: `published_for_layout` maps a dataset layout to
-the paper whose tables apply (``dsme3d`` -> DSME-3D Tables 6-12, ``casme2`` -> CAS(ME)^2 Table 5)
+the paper whose tables apply (``dsme3d`` -> DSME-3D Tables 6-12, ``casme_sq`` -> CAS(ME)^2 Table 5)
 and, for any other layout (the synthetic data set, CAS(ME)^3, a user's own recordings), returns no
 figures and a note that says which database the published figures are for.
 
@@ -53,7 +53,7 @@ CASME2 = "CAS(ME)^2"
 
 # Which paper's tables a dataset layout reproduces (SPEC.md 2.2 layouts). CAS(ME)^3 has no table
 # here (SPEC.md 7 lists none), so its layouts map to nothing.
-LAYOUT_PAPERS: dict[str, str] = {"dsme3d": DSME3D, "casme2": CASME2}
+LAYOUT_PAPERS: dict[str, str] = {"dsme3d": DSME3D, "casme_sq": CASME2}
 
 _DATABASE_OF_PAPER = {
     DSME3D: "the DSME-3D database (373 micro-expressions of 33 subjects)",

@@ -24,7 +24,14 @@ expression_type    string    "micro" / "macro" as the sheet says, <NA> when it s
 objective_class    string    FACS-based class as written (e.g. "I", "3"); <NA> if none
 emotion            string    (estimated / non-objective) emotion, lower-cased
 sheet_row          int64     the 1-based sheet row (line for CSV/TSV) the expression is on
+problems           string    what is wrong with the row ("" = nothing), messages joined by
+                             " | ", each "<kind>: <details>" with a kind of
+                             ``PROBLEM_KINDS`` (:func:`problem_kinds` lists a cell's kinds)
 =================  ========  ===============================================================
+
+Nothing lost, everything visible: every expression row of a sheet is in the table, whatever is
+wrong with it; the reader flags, it decides nothing a consumer should decide. Recognition and
+spotting each apply their own rule to the flags (:mod:`microexp.io.samples`).
 
 Layouts (SPEC.md 2.2) and their extra columns
 ---------------------------------------------
@@ -41,8 +48,9 @@ Layouts (SPEC.md 2.2) and their extra columns
     read by default; :func:`read_eye_blinks` reads it.
 ``casme3_c``  ``CAS(ME)3_part_C_ME.xlsx``: sub, count, onset, offset, au, emotion. ``count`` is
     the clip (video) of the subject. There is no apex column: apex is <NA>; nothing is invented.
-``casme2``  ``CAS(ME)^2code_final.xlsx`` (Qu et al.): first sheet, **no header row**, columns by
-    position: participant number, expression name (``<video name>_<n>``, e.g. "disgust1_1"),
+``casme_sq``  CAS(ME)^2 (the MEGC files call it CASME_sq; this layout was ``casme2`` before,
+    a name the field reads as CASME II) ``CAS(ME)^2code_final.xlsx`` (Qu et al.): first sheet,
+    **no header row**, columns by position: participant number, expression name (``<video name>_<n>``, e.g. "disgust1_1"),
     onset, apex, offset, AUs, estimated emotion, expression type, self-reported emotion. Sheet
     "naming rule1" maps (folder number, code, participant number), e.g. (15, ..., 1); sheet
     "naming rule2" maps (video code, video name), e.g. ("0101", "disgust1"). The mapping makes
@@ -51,6 +59,17 @@ Layouts (SPEC.md 2.2) and their extra columns
     ``15_0101disgustingteeth``, that the sheet does not hold: match ``video`` as a prefix).
     Extra: ``participant``, ``subject_code`` (naming rule1 column B as written),
     ``video_name``, ``video_code``, ``expression_name``, ``self_reported_emotion`` (lower-cased).
+``casme_ii``  the CASME II coding sheet (Yan et al. 2014, ``CASME2-coding-*.xlsx``): Subject,
+    Filename, (blank), OnsetFrame, ApexFrame, OffsetFrame, (blank), Action Units, Estimated
+    Emotion (an optional objective-class column is read). ``subject`` is the subject folder
+    (1 -> ``sub01``), ``video`` the Filename (``EP02_01f``); frames
+    ``sub01/EP02_01f/img46.jpg``. ME-only: every row is "micro".
+``samm``  the SAMM micro-expression codes (Davison et al. 2018, ``SAMM_Micro_FACS_Codes*.xlsx``):
+    free-text rows above the header; Subject, Filename, Inducement Code, Onset Frame, Apex
+    Frame, Offset Frame, ..., Action Units, Estimated Emotion, Objective Classes (Duration,
+    Notes and the type column are not read). ``subject`` is the subject folder (6 -> ``006``),
+    ``video`` the Filename (``006_1_2``); frames ``006/006_1_2/006_05562.jpg``. ME-only. Extra:
+    ``inducement_code``.
 ``generic``  a .tsv / .csv (or a sheet) with a header row naming: subject, video, sample,
     source, onset, apex, offset, aus, expression_type, objective_class, emotion. Required:
     subject, video, onset, offset. Extra: ``source`` (path of the recording or frame folder,
@@ -65,10 +84,20 @@ Sample ids
   reading, ``<video>_<n>`` repeated across participants; if **any** id does not start with its
   row's ``<participant>_``, the whole sheet is read that way instead: ``sample`` is
   ``<participant>_<id>`` and ``video`` the part before the first "_" (with a warning).
-- ``casme3_a``, ``casme3_c``, ``casme2``: ``<subject>_<video>_<onset>`` (e.g.
+- ``casme3_a``, ``casme3_c``, ``casme_sq``: ``<subject>_<video>_<onset>`` (e.g.
   "spNO.1_a_153"; "s15_15_0101_557"), because a video holds several expressions and the
   sheets have no id of their own.
+- ``casme_ii``: ``<subject>_<video>`` ("sub01_EP02_01f"); ``samm``: the Filename ("006_1_2"):
+  one expression per clip.
 - ``generic``: the ``sample`` column when filled, else ``<subject>_<video>_<onset>``.
+- A row whose id cannot be built (no subject, video or onset) gets
+  ``<subject or "unknown">[_<video>]_row<sheet row>``.
+- **Unique by construction** (:func:`unique_sample_ids`): rows that share an id (CAS(ME)^2 has
+  two macro-expressions of one video at onset 322) are ordered by content -- offset, apex,
+  AUs, expression type, emotion, objective class, and only for identical content the sheet
+  row -- and get a letter suffix in that order ("s15_15_0101_322a", "..._322b"; "_a" after an
+  id that ends in a letter), skipping any id already in use. The suffix therefore does not
+  depend on the order of the rows; each suffixed row is flagged "duplicate sample id".
 
 Annotation quirks handled (each has a test in tests/unit/test_annotations.py)
 ------------------------------------------------------------------------------
@@ -78,13 +107,18 @@ Annotation quirks handled (each has a test in tests/unit/test_annotations.py)
    repeated inside the table is skipped. A row holding a single text cell and no frame numbers
    (a note under the table) is skipped with a warning; a blank participant is never taken
    from above such a row.
-2. Apex written as "/", "-" or left blank: <NA> with a warning (CAS(ME)^3, DSME-3D). The same
-   placeholders in offset, and "NA" / "NaN" / "none" in a CSV: <NA> with a warning.
-3. CAS(ME)^2 offset 0 means "offset not annotated": <NA> with a warning (the sheet still calls
-   the row a micro- or macro-expression; the rule in :mod:`microexp.io.expression_type` then
-   cannot tell). Its frames count from 1, so an apex 0 is read the same way.
+2. Apex written as "/", "-" or left blank: <NA>, flagged "apex not annotated" (CAS(ME)^3,
+   DSME-3D, CASME II). The same placeholders in offset, and "NA" / "NaN" / "none" in a CSV:
+   <NA>, flagged "<frame> not annotated". Each also gives one aggregated warning.
+3. Offset 0 means "offset not annotated" in every layout (CAS(ME)^2, CAS(ME)^3 Part A's ME
+   label sheet has two such rows): <NA>, flagged "offset not annotated" (the sheet may still
+   call the row a micro- or macro-expression; the duration rule then cannot tell). CAS(ME)^2
+   frames count from 1, so its apex 0 is read the same way; SAMM writes -1 for an apex or
+   offset it did not code: the same.
 4. AU strings "R1+R2", "L12", "B23", "T24", "4+7", "4,7", "AU4, AU7", "AU4 + AU7", "AU12C",
-   a number cell (4 or 4.0): :func:`microexp.io.aus.parse_aus`.
+   a number cell (4 or 4.0): :func:`microexp.io.aus.parse_aus`. An uncertain AU ("13?",
+   CAS(ME)^3 Part C) or alternatives ("R12 or R15", SAMM) keep their AUs and are flagged
+   "uncertain AU".
 5. Trailing spaces everywhere; numbers stored as text ("12 "), as floats (12.0) or as text of a
    float ("12.0"): read as the integer. 12.5 is not a frame: a row problem.
 6. Merged cells (only the first cell of a merged range holds the value): for ``subject`` a
@@ -92,7 +126,7 @@ Annotation quirks handled (each has a test in tests/unit/test_annotations.py)
    participant; an unmerged blank gets a warning); for ``video``, ``expression_type``,
    ``objective_class`` and emotions, cells inside a real merged range take the range's value.
    A merge over onset/apex/offset, AUs or sample ids is meaningless (two expressions cannot
-   share them): those cells stay blank and the row is reported.
+   share them): those cells stay blank and the row is flagged.
 7. CAS(ME)^2 has no header row and maps participant numbers and video names to folder names
    in extra sheets (layout above). Rows above the first row with a participant number in A and
    an onset in C (a title or a hand-added header) are skipped. Video names are matched
@@ -102,18 +136,22 @@ Annotation quirks handled (each has a test in tests/unit/test_annotations.py)
    selected DSME-3D's samples with its ME rule, Sec. 3.3). When such a column is present, it
    is read instead.
 9. Emotions are lower-cased ("Others" and "others" are the same class in config mappings).
+10. Frames out of order are flagged, the row kept: "onset after offset" (CAS(ME)^3 Part A:
+    onset 3647, offset 2694), "apex outside onset..offset" (CAS(ME)^3 Part A: apex 83 in
+    112..358; CAS(ME)^2: apex 1230 just past offset 1224; SAMM).
+11. Several expressions with one id: kept, ids suffixed (see "Sample ids").
 
 Errors
 ------
 Whole-file problems always raise :class:`AnnotationError`: unreadable file, unknown sheet,
-empty sheet, no header row, missing required column, no expression rows. Per-row problems --
-onset after offset, apex outside onset..offset, a non-numeric / fractional / negative / missing
-frame number, an unreadable AU string or expression type, a missing subject / video / sample id,
-a CAS(ME)^2 participant or video name absent from the naming sheets, a duplicate sample id --
-raise the first one with ``errors="raise"`` (default). With ``errors="collect"`` they come back
-as :class:`RowProblem` records, the rows are left out of the table (a duplicate keeps its first
-row with the id, even if that row has its own problem), and the ingestion stage writes a
-failure record for each (ARCHITECTURE.md principle 5).
+empty sheet, no header row, missing required column, no expression rows. Row problems (the
+kinds in :data:`PROBLEM_KINDS`: a missing or unreadable frame number, onset after offset, apex
+outside onset..offset, an unreadable or uncertain AU, an unreadable expression type, a missing
+subject / video / sample id, a CAS(ME)^2 participant or video name absent from the naming
+sheets, a shared sample id) never drop a row: they are written in its ``problems`` cell. By
+default (``errors="flag"``) :func:`read_annotations` returns the table and raises nothing for
+them; ``errors="collect"`` also returns them as :class:`RowProblem` records, each with its
+column; ``errors="raise"`` raises the first one (a strict check of a sheet).
 Warnings (placeholders read as <NA>, skipped notes, forward-filled subjects) are
 :class:`AnnotationWarning`, one per column and reason, listing the rows.
 """
@@ -134,22 +172,37 @@ from typing import Any, Literal, overload
 import pandas as pd
 import python_calamine
 
-from microexp.io.aus import AUParseError, format_aus, parse_aus
+from microexp.io.aus import AUParseError, format_aus, parse_aus, uncertain_aus
 from microexp.io.expression_type import MICRO, parse_expression_type
 
 __all__ = [
     "COLUMNS",
     "EXTRA_COLUMNS",
     "LAYOUTS",
+    "PROBLEM_KINDS",
+    "PROBLEM_SEPARATOR",
+    "RENAMED_LAYOUTS",
     "AnnotationError",
     "AnnotationWarning",
     "RowProblem",
+    "check_layout",
     "list_sheets",
+    "problem_kinds",
     "read_annotations",
     "read_eye_blinks",
 ]
 
-LAYOUTS: tuple[str, ...] = ("dsme3d", "casme3_a", "casme3_c", "casme2", "generic")
+LAYOUTS: tuple[str, ...] = (
+    "dsme3d",
+    "casme3_a",
+    "casme3_c",
+    "casme_sq",
+    "casme_ii",
+    "samm",
+    "generic",
+)
+#: Old layout names and the name that replaced them (a clear error names the new one).
+RENAMED_LAYOUTS: dict[str, str] = {"casme2": "casme_sq"}
 
 #: The normalised schema, in order (module docstring).
 COLUMNS: tuple[str, ...] = (
@@ -166,13 +219,35 @@ COLUMNS: tuple[str, ...] = (
     "objective_class",
     "emotion",
     "sheet_row",
+    "problems",
 )
+#: Kinds of row problem; each message in ``problems`` starts with one ("<kind>: <details>").
+PROBLEM_KINDS: tuple[str, ...] = (
+    "missing subject",
+    "missing video",
+    "missing sample id",
+    "onset not annotated",
+    "apex not annotated",
+    "offset not annotated",
+    "unreadable frame number",
+    "onset after offset",
+    "apex outside onset..offset",
+    "unreadable AUs",
+    "missing AUs",
+    "uncertain AU",
+    "unreadable expression type",
+    "participant not in naming rule1",
+    "video name not in naming rule2",
+    "duplicate sample id",
+)
+#: Separator between the messages of one row in the ``problems`` column.
+PROBLEM_SEPARATOR = " | "
 #: Columns a layout adds after ``COLUMNS`` (all of dtype string).
 EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
     "dsme3d": ("sample_in_sheet",),
     "casme3_a": (),
     "casme3_c": (),
-    "casme2": (
+    "casme_sq": (
         "participant",
         "subject_code",
         "video_name",
@@ -180,6 +255,8 @@ EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
         "expression_name",
         "self_reported_emotion",
     ),
+    "casme_ii": (),
+    "samm": ("inducement_code",),
     "generic": ("source",),
 }
 _FRAMES = ("onset", "apex", "offset")
@@ -235,7 +312,7 @@ class AnnotationWarning(UserWarning):
 
 @dataclass(frozen=True)
 class RowProblem:
-    """One sheet row that cannot become a sample; ``sample`` is its id when it could be built."""
+    """What is wrong with one sheet row (the row is still in the table); ``sample`` its id."""
 
     file: str
     sheet: str | None
@@ -246,6 +323,11 @@ class RowProblem:
 
     def __str__(self) -> str:
         return f"{_locate(self.file, self.sheet, self.row, self.column)}: {self.message}"
+
+    @property
+    def kind(self) -> str:
+        """The problem's kind, one of :data:`PROBLEM_KINDS` (the message's first part)."""
+        return self.message.split(":", 1)[0]
 
     def to_error(self) -> AnnotationError:
         """The same problem as an exception."""
@@ -330,7 +412,9 @@ def _whole_number(value: object) -> int | None:
     return None
 
 
-def _frame(value: object, *, zero_is_missing: bool = False) -> tuple[int | None, str | None]:
+def _frame(
+    value: object, *, zero_is_missing: bool = False, minus_one_is_missing: bool = False
+) -> tuple[int | None, str | None]:
     """A frame-number cell: (frame, None), or (None, why it is <NA>). Raises _CellError."""
     if _is_blank(value):
         return None, "blank"
@@ -343,6 +427,8 @@ def _frame(value: object, *, zero_is_missing: bool = False) -> tuple[int | None,
         if isinstance(value, float) or _looks_numeric(value):
             raise _CellError(f"frame number must be a whole number, got {_text(value)!r}")
         raise _CellError(f"non-numeric frame number {_text(value)!r}")
+    if number == -1 and minus_one_is_missing:
+        return None, "-1"
     if number < 0:
         raise _CellError(f"negative frame number {number}")
     if number == 0 and zero_is_missing:
@@ -615,6 +701,32 @@ _HEADER_FIELDS: dict[str, tuple[_Field, ...]] = {
         _Field("objective_class", ("objective_class",), required=False, merge=True),
         _Field("emotion", ("emotion",), required=False, merge=True),
     ),
+    # CASME II coding sheet: Subject, Filename, , OnsetFrame, ApexFrame, OffsetFrame, ,
+    # Action Units, Estimated Emotion (blank columns between).
+    "casme_ii": (
+        _Field("subject", _SUBJECT),
+        _Field("video", _VIDEO),
+        _Field("onset", _ONSET),
+        _Field("apex", _APEX),
+        _Field("offset", _OFFSET),
+        _Field("aus", _AUS),
+        _Field("objective_class", _OBJECTIVE, required=False, merge=True),
+        _Field("emotion", _EMOTION, merge=True),
+    ),
+    # SAMM micro-expression codes: free text above the header; Subject, Filename, Inducement
+    # Code, Onset Frame, Apex Frame, Offset Frame, Duration, ..., Action Units, Estimated
+    # Emotion, Objective Classes, Notes (Duration, Notes and the type column are not read).
+    "samm": (
+        _Field("subject", _SUBJECT),
+        _Field("video", _VIDEO),
+        _Field("inducement_code", ("inducement code",), required=False),
+        _Field("onset", _ONSET),
+        _Field("apex", _APEX),
+        _Field("offset", _OFFSET),
+        _Field("aus", _AUS),
+        _Field("objective_class", _OBJECTIVE, required=False, merge=True),
+        _Field("emotion", _EMOTION, required=False, merge=True),
+    ),
     # Not a layout of its own: the "eye blink" sheet of CAS(ME)^3 Part A (read_eye_blinks).
     "casme3_blink": (
         _Field("subject", _SUBJECT),
@@ -628,7 +740,7 @@ _HEADER_FIELDS: dict[str, tuple[_Field, ...]] = {
 # Sheets read when sheet=None, in order of preference, before the first sheet.
 _PREFERRED_SHEETS: dict[str, tuple[str, ...]] = {"casme3_a": ("AU+Emotion", "label")}
 # Files listing only MEs carry no type column (quirk 8).
-_ME_ONLY_LAYOUTS = ("dsme3d", "casme3_a", "casme3_c")
+_ME_ONLY_LAYOUTS = ("dsme3d", "casme3_a", "casme3_c", "casme_ii", "samm")
 
 
 @dataclass(frozen=True)
@@ -761,18 +873,27 @@ def _read_fields(
 
     ``merged_blank``: fields whose cell is blank because it lies inside a merged range.
     """
-    for name in ("subject", "video", "sample_in_sheet", "sample", "source"):
+    for name in ("subject", "video", "sample_in_sheet", "sample", "source", "inducement_code"):
         if name not in raw:
             continue
         text = _text(raw[name])
         if text is None and name in ("subject", "video", "sample_in_sheet"):
             why = _MERGE_NOTE if name in merged_blank else ""
-            row.problems.append((labels[name], f"missing {name.replace('_in_sheet', ' id')}{why}"))
+            kind = f"missing {name.replace('_in_sheet', ' id')}"
+            row.problems.append((labels[name], f"{kind}: blank{why}"))
         row.values[name] = text
-    _read_frames(row, raw, labels, report, zero_is_missing=(), merged_blank=merged_blank)
+    _read_frames(
+        row,
+        raw,
+        labels,
+        report,
+        zero_is_missing=("offset",),
+        minus_one_is_missing=("apex", "offset") if layout == "samm" else (),
+        merged_blank=merged_blank,
+    )
     _read_labels(row, raw, labels)
     if "aus" in merged_blank:
-        row.problems.append((labels["aus"], f"missing AUs{_MERGE_NOTE}"))
+        row.problems.append((labels["aus"], f"missing AUs: blank{_MERGE_NOTE}"))
     if "expression_type" not in raw:
         row.values["expression_type"] = MICRO if layout in _ME_ONLY_LAYOUTS else pd.NA
 
@@ -784,42 +905,56 @@ def _read_frames(
     report: _Report,
     *,
     zero_is_missing: Iterable[str],
+    minus_one_is_missing: Iterable[str] = (),
     merged_blank: set[str] | None = None,
 ) -> None:
-    """Onset, apex and offset of one row, with the checks between them (quirks 2, 3, 5)."""
-    zero_fields = set(zero_is_missing)
+    """Onset, apex and offset of one row, with the checks between them (quirks 2, 3, 5).
+
+    Every problem is flagged on the row, never a reason to drop it (module docstring).
+    """
+    zero_fields, minus_one_fields = set(zero_is_missing), set(minus_one_is_missing)
     for name in _FRAMES:
         if name not in raw:
             row.values[name] = None  # the layout has no such column (CAS(ME)^3 Part C apex)
             continue
         try:
-            frame, why_missing = _frame(raw[name], zero_is_missing=name in zero_fields)
+            frame, why_missing = _frame(
+                raw[name],
+                zero_is_missing=name in zero_fields,
+                minus_one_is_missing=name in minus_one_fields,
+            )
         except _CellError as exc:
-            row.problems.append((labels[name], str(exc)))
+            row.problems.append((labels[name], f"unreadable frame number: {name}: {exc}"))
             row.values[name] = None
             continue
         row.values[name] = frame
         if why_missing is None:
             continue
         inside_merge = merged_blank is not None and name in merged_blank
-        if name == "onset" or inside_merge:
-            why = _MERGE_NOTE if inside_merge else ""
-            row.problems.append((labels[name], f"missing {name} frame{why}"))
-        elif why_missing == "0":
-            report.note(labels[name], f"{name} 0 means not annotated: read as <NA>", row.number)
+        why = _MERGE_NOTE if inside_merge else ""
+        written = "blank" if why_missing == "blank" else f"written {why_missing}"
+        row.problems.append((labels[name], f"{name} not annotated: {written}{why}"))
+        if why_missing in ("0", "-1"):
+            meaning = f"{name} {why_missing} means not annotated: read as <NA>"
+            report.note(labels[name], meaning, row.number)
         else:
             report.note(labels[name], f"{name} {why_missing} read as <NA>", row.number)
     onset, apex, offset = (row.values[n] for n in _FRAMES)
     if onset is not None and offset is not None and onset > offset:
-        row.problems.append((labels["offset"], f"onset {onset} is after offset {offset}"))
-    elif (
+        row.problems.append(
+            (labels["offset"], f"onset after offset: onset {onset}, offset {offset}")
+        )
+    if (
         apex is not None
         and onset is not None
-        and (apex < onset or (offset is not None and apex > offset))
+        and (apex < onset or (offset is not None and onset <= offset and apex > offset))
     ):
         end = offset if offset is not None else "?"
         row.problems.append(
-            (labels["apex"], f"apex {apex} is outside onset..offset {onset}..{end}")
+            (
+                labels["apex"],
+                f"apex outside onset..offset: apex {apex}, onset..offset {onset}..{end}",
+            )
         )
 
 
@@ -830,8 +965,14 @@ def _read_labels(row: _Row, raw: dict[str, object], labels: dict[str, str]) -> N
         try:
             aus = parse_aus(raw["aus"])
         except AUParseError as exc:
-            row.problems.append((labels["aus"], str(exc)))
+            row.problems.append((labels["aus"], f"unreadable AUs: {exc}"))
             aus = ()
+        unsure = uncertain_aus(aus)
+        if unsure:
+            codes = "+".join(au.facs.rstrip("?") for au in unsure)
+            row.problems.append(
+                (labels["aus"], f"uncertain AU: {codes} (written {row.values['aus_raw']!r})")
+            )
         row.values["aus"] = format_aus(aus)
         row.values["aus_facs"] = format_aus(aus, style="facs")
     else:
@@ -840,7 +981,7 @@ def _read_labels(row: _Row, raw: dict[str, object], labels: dict[str, str]) -> N
         try:
             row.values["expression_type"] = parse_expression_type(_text(raw["expression_type"]))
         except ValueError as exc:
-            row.problems.append((labels["expression_type"], str(exc)))
+            row.problems.append((labels["expression_type"], f"unreadable expression type: {exc}"))
     row.values["objective_class"] = _text(raw.get("objective_class"))
     for name in ("emotion", "self_reported_emotion"):
         if name in raw:
@@ -851,10 +992,12 @@ def _read_labels(row: _Row, raw: dict[str, object], labels: dict[str, str]) -> N
 # --------------------------------------------------------------------------------------------
 # Sample ids, duplicates, the final table
 # --------------------------------------------------------------------------------------------
-def _built_id(values: dict[str, Any]) -> str | None:
-    if None in (values.get("subject"), values.get("video"), values.get("onset")):
+def _built_id(values: dict[str, Any], parts: Sequence[str] | None = None) -> str | None:
+    """``<subject>_<video>_<onset>``, or the given parts joined by "_"; None if one is missing."""
+    parts = parts or ("subject", "video", "onset")
+    if any(values.get(p) is None for p in parts):
         return None
-    return f"{values['subject']}_{values['video']}_{values['onset']}"
+    return "_".join(str(values[p]) for p in parts)
 
 
 def _dsme3d_ids(rows: list[_Row], report: _Report, header: _Header) -> None:
@@ -886,27 +1029,79 @@ def _dsme3d_ids(rows: list[_Row], report: _Report, header: _Header) -> None:
         row.values.setdefault("sample", None)
 
 
+def _fallback_id(values: dict[str, Any], number: int) -> str:
+    """The id of a row whose own id cannot be built (missing subject, video or onset)."""
+    parts = [values.get("subject") or "unknown"]
+    if values.get("video") is not None:
+        parts.append(values["video"])
+    return "_".join([*map(str, parts), f"row{number}"])
+
+
+# Content that orders rows sharing an id before they are told apart (module docstring).
+_ID_ORDER = ("offset", "apex", "aus_facs", "expression_type", "emotion", "objective_class")
+
+
+def _order_key(value: object) -> tuple[int, object]:
+    return (0, 0) if value is None or pd.isna(value) else (1, value)
+
+
+def _letters(k: int) -> str:
+    """0 -> "a", 25 -> "z", 26 -> "aa", ..."""
+    text = ""
+    k += 1
+    while k:
+        k, rest = divmod(k - 1, 26)
+        text = chr(ord("a") + rest) + text
+    return text
+
+
+def unique_sample_ids(table: pd.DataFrame) -> pd.Series:
+    """Sample ids made unique by construction (module docstring, "Sample ids").
+
+    Rows whose ``sample`` is shared are ordered by their content (offset, apex, AUs, type,
+    emotion, objective class; then ``annotation_file`` and ``sheet_row`` when the content
+    is the same) and each gets a letter suffix in that order: ``s15_15_0101_322a``,
+    ``..._322b`` (``_a`` after an id that ends in a letter). An id held once is unchanged;
+    a suffixed id never equals another row's id. Returns the ids, same index as ``table``.
+    """
+    ids = [str(v) for v in table["sample"].tolist()]
+    counts: dict[str, list[int]] = {}
+    for position, sample in enumerate(ids):
+        counts.setdefault(sample, []).append(position)
+    used = set(counts)
+    order = [c for c in (*_ID_ORDER, "annotation_file", "sheet_row") if c in table.columns]
+    columns = {c: table[c].tolist() for c in order}
+    result = list(ids)
+    for base, positions in counts.items():
+        if len(positions) == 1:
+            continue
+        ranked = sorted(positions, key=lambda p: tuple(_order_key(columns[c][p]) for c in order))
+        separator = "" if base[-1:].isdigit() else "_"
+        k = 0
+        for position in ranked:
+            while (candidate := f"{base}{separator}{_letters(k)}") in used:
+                k += 1
+            used.add(candidate)
+            result[position] = candidate
+    return pd.Series(result, index=table.index, dtype="string")
+
+
+def problem_kinds(problems: object) -> list[str]:
+    """The kinds (:data:`PROBLEM_KINDS`) in one ``problems`` cell ("" / <NA>: none)."""
+    if _is_blank(problems):
+        return []
+    return [m.split(":", 1)[0].strip() for m in str(problems).split(PROBLEM_SEPARATOR) if m]
+
+
 def _table(
     rows: list[_Row], layout: str, report: _Report, sample_label: str | None
 ) -> pd.DataFrame:
-    """Rows without problems as the normalised table; problems and duplicates reported."""
-    seen: dict[str, int] = {}
+    """Every row as the normalised table, ids unique, each row's problems in ``problems``."""
     records = []
     for row in rows:
-        sample = row.values.get("sample")
-        # The first row with an id claims it, even if that row has problems: its failure
-        # record and a later row's sample must not share the id.
-        if sample is not None:
-            if sample in seen:
-                row.problems.append(
-                    (sample_label, f"duplicate sample id {sample!r} (first on row {seen[sample]})")
-                )
-            else:
-                seen[sample] = row.number
-        for column, message in row.problems:
-            report.problem(row.number, column, message, sample)
-        if not row.problems:
-            records.append({**row.values, "sheet_row": row.number})
+        if row.values.get("sample") is None:
+            row.values["sample"] = _fallback_id(row.values, row.number)
+        records.append({**row.values, "sheet_row": row.number})
     columns = list(COLUMNS) + list(EXTRA_COLUMNS.get(layout, ()))
     table = pd.DataFrame.from_records(records, columns=columns)
     for name in columns:
@@ -916,13 +1111,34 @@ def _table(
             table[name] = table[name].astype("int64")
         else:
             table[name] = table[name].astype("string")
+    if len(table):
+        unique = unique_sample_ids(table)
+        renamed = unique != table["sample"]
+        rows_of = table.groupby("sample", sort=False)["sheet_row"].agg(list)
+        for position in map(int, renamed.to_numpy().nonzero()[0]):
+            base = table["sample"].iloc[position]
+            others = ", ".join(str(r) for r in rows_of[base])
+            rows[position].problems.append(
+                (
+                    sample_label,
+                    f"duplicate sample id: {base!r} is shared by rows {others}; "
+                    f"this row is {unique.iloc[position]!r}",
+                )
+            )
+        table["sample"] = unique
+    for row, sample in zip(rows, table["sample"].tolist(), strict=True):
+        for column, message in row.problems:
+            report.problem(row.number, column, message, sample)
+    table["problems"] = pd.array(
+        [PROBLEM_SEPARATOR.join(m for _, m in row.problems) for row in rows], dtype="string"
+    )
     return table
 
 
 # --------------------------------------------------------------------------------------------
 # CAS(ME)^2
 # --------------------------------------------------------------------------------------------
-_CASME2_FIELDS = (
+_CASME_SQ_FIELDS = (
     "participant",
     "expression_name",
     "onset",
@@ -933,7 +1149,9 @@ _CASME2_FIELDS = (
     "expression_type",
     "self_reported_emotion",
 )
-_CASME2_LABELS = {name: f"{_column_letter(i)} ({name})" for i, name in enumerate(_CASME2_FIELDS)}
+_CASME_SQ_LABELS = {
+    name: f"{_column_letter(i)} ({name})" for i, name in enumerate(_CASME_SQ_FIELDS)
+}
 
 
 def _naming_sheet(workbook: _Workbook, name: str, index: int, report: _Report) -> _Sheet:
@@ -948,7 +1166,7 @@ def _naming_sheet(workbook: _Workbook, name: str, index: int, report: _Report) -
     return workbook.read(found)
 
 
-def _casme2_subjects(sheet: _Sheet, report: _Report) -> dict[int, tuple[str, str | None]]:
+def _casme_sq_subjects(sheet: _Sheet, report: _Report) -> dict[int, tuple[str, str | None]]:
     """naming rule1: participant number -> (folder number, code as written)."""
     mapping = {}
     for line in sheet.cells:
@@ -964,7 +1182,7 @@ def _casme2_subjects(sheet: _Sheet, report: _Report) -> dict[int, tuple[str, str
     return mapping
 
 
-def _casme2_videos(sheet: _Sheet, report: _Report) -> dict[str, str]:
+def _casme_sq_videos(sheet: _Sheet, report: _Report) -> dict[str, str]:
     """naming rule2: video name (case-folded) -> 4-digit video code (quirk 7)."""
     mapping = {}
     for line in sheet.cells:
@@ -983,15 +1201,15 @@ def _cell(line: Sequence[object], col: int) -> object:
     return line[col] if col < len(line) else None
 
 
-def _casme2_rows(path: Path, sheet: str | int | None, report: _Report) -> list[_Row]:
+def _casme_sq_rows(path: Path, sheet: str | int | None, report: _Report) -> list[_Row]:
     data, workbook = _open(path, sheet, (), report)
     if workbook is None:
         raise report.error("CAS(ME)^2 needs the workbook: its naming sheets map the folders")
     try:
         if data.is_empty():
             raise report.error("the sheet is empty")
-        subjects = _casme2_subjects(_naming_sheet(workbook, "naming rule1", 1, report), report)
-        videos = _casme2_videos(_naming_sheet(workbook, "naming rule2", 2, report), report)
+        subjects = _casme_sq_subjects(_naming_sheet(workbook, "naming rule1", 1, report), report)
+        videos = _casme_sq_videos(_naming_sheet(workbook, "naming rule2", 2, report), report)
     finally:
         workbook.close()
     first = next(
@@ -1016,19 +1234,19 @@ def _casme2_rows(path: Path, sheet: str | int | None, report: _Report) -> list[_
         if _is_note_row(line, (2, 3, 4)):
             report.note(None, "free-text row skipped (one text cell, no frame numbers)", r + 1)
             continue
-        raw = {name: _cell(line, i) for i, name in enumerate(_CASME2_FIELDS)}
+        raw = {name: _cell(line, i) for i, name in enumerate(_CASME_SQ_FIELDS)}
         if _is_blank(raw["participant"]) and previous_participant is not None:
             raw["participant"] = previous_participant  # merged participant cells (quirk 6)
         previous_participant = raw["participant"]
         row = _Row(r + 1)
-        _read_frames(row, raw, _CASME2_LABELS, report, zero_is_missing=("apex", "offset"))
-        _read_labels(row, raw, _CASME2_LABELS)
-        _map_casme2_folders(row, raw, subjects, videos)
+        _read_frames(row, raw, _CASME_SQ_LABELS, report, zero_is_missing=("apex", "offset"))
+        _read_labels(row, raw, _CASME_SQ_LABELS)
+        _map_casme_sq_folders(row, raw, subjects, videos)
         rows.append(row)
     return rows
 
 
-def _map_casme2_folders(
+def _map_casme_sq_folders(
     row: _Row,
     raw: dict[str, object],
     subjects: dict[int, tuple[str, str | None]],
@@ -1042,13 +1260,16 @@ def _map_casme2_folders(
     if participant is None:
         row.problems.append(
             (
-                _CASME2_LABELS["participant"],
-                f"participant {_text(raw['participant'])!r} is not a number",
+                _CASME_SQ_LABELS["participant"],
+                f"participant not in naming rule1: {_text(raw['participant'])!r} is not a number",
             )
         )
     elif participant not in subjects:
         row.problems.append(
-            (_CASME2_LABELS["participant"], f"participant {participant} is not in 'naming rule1'")
+            (
+                _CASME_SQ_LABELS["participant"],
+                f"participant not in naming rule1: participant {participant}",
+            )
         )
     else:
         folder, code = subjects[participant]
@@ -1056,7 +1277,7 @@ def _map_casme2_folders(
         subject = f"s{folder}"
     video_name = None
     if name is None:
-        row.problems.append((_CASME2_LABELS["expression_name"], "missing expression name"))
+        row.problems.append((_CASME_SQ_LABELS["expression_name"], "missing video: blank"))
     else:
         stem, _, count = name.rpartition("_")
         video_name = stem if stem and count.isdigit() else name
@@ -1065,8 +1286,8 @@ def _map_casme2_folders(
         if code is None:
             row.problems.append(
                 (
-                    _CASME2_LABELS["expression_name"],
-                    f"video name {video_name!r} is not in 'naming rule2'",
+                    _CASME_SQ_LABELS["expression_name"],
+                    f"video name not in naming rule2: {video_name!r}",
                 )
             )
         elif subject is not None:
@@ -1080,13 +1301,28 @@ def _map_casme2_folders(
 # --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
+Errors = Literal["flag", "collect", "raise"]
+
+
+def check_layout(layout: str) -> str:
+    """``layout`` if it is one of :data:`LAYOUTS`; a renamed one names its new name."""
+    if layout in RENAMED_LAYOUTS:
+        raise ValueError(
+            f"annotation layout {layout!r} is now called {RENAMED_LAYOUTS[layout]!r} "
+            f"(CAS(ME)^2; 'casme_ii' is CASME II): rename it in your data-set entry"
+        )
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown annotation layout {layout!r}; known: {LAYOUTS}")
+    return layout
+
+
 @overload
 def read_annotations(
     path: str | Path,
     layout: str,
     *,
     sheet: str | int | None = None,
-    errors: Literal["raise"] = "raise",
+    errors: Literal["flag", "raise"] = "flag",
 ) -> pd.DataFrame: ...
 
 
@@ -1105,25 +1341,26 @@ def read_annotations(
     layout: str,
     *,
     sheet: str | int | None = None,
-    errors: Literal["raise", "collect"] = "raise",
+    errors: Errors = "flag",
 ) -> pd.DataFrame | tuple[pd.DataFrame, list[RowProblem]]:
     """Read an annotation sheet of ``layout`` into the normalised table (module docstring).
 
     ``layout`` is one of :data:`LAYOUTS`. ``sheet`` is a sheet name (matched ignoring case and
-    spaces) or 0-based index; ``None`` picks the layout's sheet. ``errors="raise"`` raises the
-    first row problem as :class:`AnnotationError`; ``errors="collect"`` returns
-    ``(table, problems)`` with the problem rows left out. Whole-file problems always raise.
+    spaces) or 0-based index; ``None`` picks the layout's sheet. Every expression row is in
+    the table, whatever is wrong with it; its ``problems`` cell says what. ``errors="flag"``
+    (default) returns the table; ``errors="collect"`` returns ``(table, problems)``, the
+    same table and one :class:`RowProblem` per problem (with its column); ``errors="raise"``
+    raises the first row problem as :class:`AnnotationError` (a strict check of a sheet).
+    Whole-file problems always raise.
     """
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown annotation layout {layout!r}; known: {LAYOUTS}")
-    return _read(Path(path), layout, sheet, errors)
+    return _read(Path(path), check_layout(layout), sheet, errors)
 
 
 def read_eye_blinks(
     path: str | Path,
     *,
     sheet: str | int | None = "eye blink",
-    errors: Literal["raise", "collect"] = "raise",
+    errors: Errors = "flag",
 ) -> pd.DataFrame | tuple[pd.DataFrame, list[RowProblem]]:
     """The "eye blink" sheet of CAS(ME)^3 Part A (``CAS(ME)3_part_A_v2.xls``), same schema.
 
@@ -1137,11 +1374,11 @@ def read_eye_blinks(
 def _read(
     path: Path, layout: str, sheet: str | int | None, errors: str
 ) -> pd.DataFrame | tuple[pd.DataFrame, list[RowProblem]]:
-    if errors not in ("raise", "collect"):
-        raise ValueError(f"errors must be 'raise' or 'collect', got {errors!r}")
+    if errors not in ("flag", "raise", "collect"):
+        raise ValueError(f"errors must be 'flag', 'collect' or 'raise', got {errors!r}")
     report = _Report(str(path))
-    if layout == "casme2":
-        rows = _casme2_rows(path, sheet, report)
+    if layout == "casme_sq":
+        rows = _casme_sq_rows(path, sheet, report)
         sample_label: str | None = "sample (built from A, B, C)"
     else:
         rows, sample_label = _header_layout_rows(path, layout, sheet, report)
@@ -1151,11 +1388,11 @@ def _read(
     if layout == "casme3_blink":
         table = table[list(COLUMNS)]
     report.warn()
-    if errors == "raise":
-        if report.problems:
-            raise report.problems[0].to_error()
-        return table
-    return table, report.problems
+    if errors == "raise" and report.problems:
+        raise report.problems[0].to_error()
+    if errors == "collect":
+        return table, report.problems
+    return table
 
 
 def _header_layout_rows(
@@ -1170,9 +1407,31 @@ def _header_layout_rows(
     if layout == "dsme3d":
         _dsme3d_ids(rows, report, header)
         return rows, header.labels["sample_in_sheet"]
-    built = " + ".join(header.labels[n] for n in ("subject", "video", "onset"))
+    if layout in _SUBJECT_FOLDERS:
+        prefix, width = _SUBJECT_FOLDERS[layout]
+        for row in rows:
+            row.values["subject"] = _subject_folder(row.values.get("subject"), prefix, width)
+    id_parts = ("subject", "video") if layout in _ONE_EXPRESSION_PER_CLIP else None
+    if layout == "samm":
+        id_parts = ("video",)
+    built = " + ".join(header.labels[n] for n in (id_parts or ("subject", "video", "onset")))
     for row in rows:
         given = row.values.get("sample")
-        row.values["sample"] = given if given is not None else _built_id(row.values)
+        if given is None:
+            given = _built_id(row.values, id_parts)
+        row.values["sample"] = given
     label = header.labels.get("sample") if layout == "generic" else None
     return rows, label or f"sample (built from {built})"
+
+
+# CASME II and SAMM name a subject's folder from its number: 1 -> "sub01", 6 -> "006".
+_SUBJECT_FOLDERS: dict[str, tuple[str, int]] = {"casme_ii": ("sub", 2), "samm": ("", 3)}
+# Layouts whose clip (Filename) holds one expression: the id needs no onset.
+_ONE_EXPRESSION_PER_CLIP = ("casme_ii", "samm")
+
+
+def _subject_folder(subject: str | None, prefix: str, width: int) -> str | None:
+    """A subject number as its folder name ("1" -> "sub01"); a folder name stays as it is."""
+    if subject is None or not subject.isdigit():
+        return subject
+    return f"{prefix}{int(subject):0{width}d}"

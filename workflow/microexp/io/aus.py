@@ -16,12 +16,16 @@ Grammar of one AU token (case-insensitive, full-width characters folded by NFKC 
   ("R12", "AU R12", "AUR12"). It is kept verbatim in :attr:`AU.laterality`.
 - number: 1-3 digits, > 0; a float spelling "12.0" (a number cell read back as text) is accepted.
 - intensity: an optional FACS intensity letter ``A``-``E`` ("AU12C", "R14A").
+- uncertainty: a trailing ``?`` ("13?", "AU13?") marks an AU the coder was unsure of
+  (CAS(ME)^3 Part C writes it). The AU is kept, with :attr:`AU.uncertain` set.
 
 Tokens are separated by ``+``, ``,``, ``;``, ``&`` or the ideographic comma, with any spaces
 around them ("4+7", "4,7", "AU4, AU7", "AU4 + AU7"); a piece that is not one token is split
-once more on white space ("AU4 AU7"). Empty pieces (a trailing "+") are ignored. An empty cell,
+once more on white space ("AU4 AU7"). A piece "X or Y" ("R12 or R15", SAMM) lists alternatives
+the coder could not decide between: both AUs are kept, each marked uncertain. Empty pieces
+(a trailing "+") are ignored. An empty cell,
 "/", "-" or "none" means no AU was coded and gives ``()``. A number cell (4, 4.0) is one AU.
-Anything else ("12(k)", "R12 or R15", "4.7" -- "4,7" turned into a decimal by a spreadsheet
+Anything else ("12(k)", "4.7" -- "4,7" turned into a decimal by a spreadsheet
 locale) raises :class:`AUParseError`, because guessing would put a wrong label on a sample.
 
 Normalised styles (see :func:`format_aus`):
@@ -29,7 +33,8 @@ Normalised styles (see :func:`format_aus`):
 - ``"au"``: AU numbers only, sorted, unique: ``"AU1+AU2+AU12"``. Position and intensity are
   dropped: this is the form classes and class schemes are keyed on.
 - ``"facs"``: FACS notation without the "AU" prefix, every distinct (number, position,
-  intensity) once, sorted by number: ``"R1+R2+4+L12C"``. Lossless; :func:`parse_aus` reads it.
+  intensity, uncertainty) once, sorted by number: ``"R1+R2+4+L12C+13?"``. Lossless;
+  :func:`parse_aus` reads it.
 """
 
 from __future__ import annotations
@@ -38,12 +43,12 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import pandas as pd
 
-__all__ = ["AU", "LATERALITIES", "AUParseError", "format_aus", "parse_aus"]
+__all__ = ["AU", "LATERALITIES", "AUParseError", "format_aus", "parse_aus", "uncertain_aus"]
 
 #: FACS position prefixes accepted in front of an AU number.
 LATERALITIES: tuple[str, ...] = ("L", "R", "B", "T")
@@ -57,7 +62,8 @@ _TOKEN = re.compile(
         (?:AU)?\s*                     # optional AU prefix
         (?P<lat2>[LRBT])?\s*           # position after the prefix: AU R12, AUR12
         (?P<number>\d{1,3})(?:\.0+)?   # the AU number; "12.0" is a number cell read as text
-        \s*(?P<intensity>[A-E])?$      # FACS intensity letter
+        \s*(?P<intensity>[A-E])?       # FACS intensity letter
+        \s*(?P<uncertain>\?)?$         # the coder's "not sure" mark
     """,
     re.IGNORECASE | re.VERBOSE,
 )
@@ -72,11 +78,14 @@ class AU:
     """One coded Action Unit: its FACS number, position prefix and intensity letter.
 
     Ordering is by number first, so sorting a combination gives the order FACS coders write.
+    ``uncertain``: the sheet marks the AU as uncertain ("13?") or as one of alternatives
+    ("R12 or R15").
     """
 
     number: int
     laterality: str = ""
     intensity: str = ""
+    uncertain: bool = False
 
     def __post_init__(self) -> None:
         if self.number <= 0:
@@ -88,8 +97,9 @@ class AU:
 
     @property
     def facs(self) -> str:
-        """FACS notation of this AU, e.g. ``"R12C"``."""
-        return f"{self.laterality}{self.number}{self.intensity}"
+        """FACS notation of this AU, e.g. ``"R12C"`` (``"13?"`` when uncertain)."""
+        mark = "?" if self.uncertain else ""
+        return f"{self.laterality}{self.number}{self.intensity}{mark}"
 
     def __str__(self) -> str:
         return f"AU{self.number}"
@@ -105,7 +115,12 @@ def _parse_token(token: str) -> AU | None:
     number = int(match["number"])
     if number == 0:
         return None
-    return AU(number, (lat1 or lat2 or "").upper(), (match["intensity"] or "").upper())
+    return AU(
+        number,
+        (lat1 or lat2 or "").upper(),
+        (match["intensity"] or "").upper(),
+        uncertain=bool(match["uncertain"]),
+    )
 
 
 def _number_cell(value: float) -> tuple[AU, ...]:
@@ -146,6 +161,12 @@ def parse_aus(text: object) -> tuple[AU, ...]:
         if single is not None:
             aus.add(single)
             continue
+        alternatives = re.split(r"\s+or\s+", piece.strip(), flags=re.IGNORECASE)
+        if len(alternatives) > 1:
+            parsed_alternatives = [_parse_token(a) for a in alternatives]
+            if all(au is not None for au in parsed_alternatives):
+                aus.update(replace(au, uncertain=True) for au in parsed_alternatives if au)
+                continue
         words = piece.split()
         parsed = [_parse_token(word) for word in words]
         if len(words) < 2 or any(au is None for au in parsed):
@@ -165,3 +186,8 @@ def format_aus(aus: Iterable[AU], *, style: Literal["au", "facs"] = "au") -> str
     if style == "facs":
         return "+".join(au.facs for au in sorted(set(aus)))
     raise ValueError(f"unknown AU style {style!r}; use 'au' or 'facs'")
+
+
+def uncertain_aus(aus: Iterable[AU]) -> tuple[AU, ...]:
+    """The AUs marked uncertain ("13?", or one of "R12 or R15"), sorted."""
+    return tuple(sorted(au for au in aus if au.uncertain))

@@ -35,12 +35,14 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
-    "CASME2_RULE",
     "CASME3_RULE",
+    "CASME_II_RULE",
+    "CASME_SQ_RULE",
     "DSME3D_RULE",
     "MACRO",
     "MICRO",
     "RULES",
+    "SAMM_RULE",
     "DurationRule",
     "TypeAgreement",
     "classify_by_duration",
@@ -82,7 +84,7 @@ class DurationRule:
     def from_config(cls, config: Mapping[str, Any]) -> DurationRule:
         """Build a rule from a config mapping with this class's field names as keys.
 
-        A ``base`` key names a built-in rule (``dsme3d``, ``casme3``, ``casme2`` or a layout
+        A ``base`` key names a built-in rule (``dsme3d``, ``casme3``, ``casme_sq`` or a layout
         name) whose fields the other keys override.
         """
         settings = dict(config)
@@ -107,9 +109,13 @@ DSME3D_RULE = DurationRule(
     me_max_onset_to_apex_ms=260.0,
 )
 CASME3_RULE = DurationRule("casme3", fps=30.0, me_max_ms=500.0, me_max_inclusive=True)
-CASME2_RULE = DurationRule(
-    "casme2", fps=30.0, me_max_ms=500.0, me_max_inclusive=True, macro_max_ms=4000.0
+CASME_SQ_RULE = DurationRule(
+    "casme_sq", fps=30.0, me_max_ms=500.0, me_max_inclusive=True, macro_max_ms=4000.0
 )
+# CASME II (Yan et al. 2014) and SAMM (Davison et al. 2018): 200 fps, an ME lasts at most
+# 500 ms. Their ME sheets say "micro" for every row; the rule only checks the durations.
+CASME_II_RULE = DurationRule("casme_ii", fps=200.0, me_max_ms=500.0, me_max_inclusive=True)
+SAMM_RULE = DurationRule("samm", fps=200.0, me_max_ms=500.0, me_max_inclusive=True)
 
 #: Built-in rules by annotation layout (``generic`` has none: configure one).
 RULES: dict[str, DurationRule] = {
@@ -117,12 +123,16 @@ RULES: dict[str, DurationRule] = {
     "casme3": CASME3_RULE,
     "casme3_a": CASME3_RULE,
     "casme3_c": CASME3_RULE,
-    "casme2": CASME2_RULE,
+    "casme_sq": CASME_SQ_RULE,
+    "casme_ii": CASME_II_RULE,
+    "samm": SAMM_RULE,
 }
 
 
 def rule_for_layout(layout: str) -> DurationRule:
     """The built-in duration rule of an annotation layout (SPEC.md 2.3)."""
+    if layout == "casme2":
+        raise ValueError("duration rule 'casme2' is now called 'casme_sq' (CAS(ME)^2)")
     try:
         return RULES[layout]
     except KeyError:

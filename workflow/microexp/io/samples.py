@@ -20,8 +20,23 @@ the generated data set: its DSME-3D sheet (frame folders) and its generic sheet 
 
 The expression type is the sheet's when it gives one, else the layout's duration rule
 (SPEC.md 2.3); where both exist and disagree the sheet wins and the disagreement is counted
-(`TypeAgreement`), never relabelled. Rows the reader cannot interpret become per-sample
-problems (they never reach the sheet; ingestion records them as failures).
+(`TypeAgreement`), never relabelled.
+
+Two consumers, two rules
+------------------------
+`read_annotation_table` is every annotated row of the data set's sheets (nothing left out),
+each with its `problems` (`microexp.io.annotations`, kinds in `PROBLEM_KINDS`), in the
+columns `ANNOTATION_COLUMNS`. It is what spotting builds its ground truth from: spotting keeps
+every interval (a missing offset is the spotting stage's to resolve, and it says how).
+
+Recognition (`samples.tsv`, and so every per-sample stage and the learn stage) can only use a
+row whose clip can be cut and whose labels can be trusted: `recognition_exclusions` names the
+rows it cannot use and why (problem kinds in `RECOGNITION_EXCLUDES`). Those rows get a
+failure record at stage `ingest` (`failures/ingest/<sample>.json`), so they are listed, with the
+reason, in `results/tables/{dataset}/excluded_samples.*`; `ingest/annotations.tsv` holds the
+whole table with a `recognition` column saying what recognition did with each row. Rows
+recognition keeps carry their remaining flags (an apex not annotated, an uncertain AU, a
+suffixed duplicate id) in the `problems` column of samples.tsv.
 """
 
 from __future__ import annotations
@@ -38,7 +53,14 @@ import pandas as pd
 import yaml
 
 from microexp.failures import FailureRecord, write_failure
-from microexp.io.annotations import RowProblem, read_annotations
+from microexp.io.annotations import (
+    PROBLEM_SEPARATOR,
+    RowProblem,
+    check_layout,
+    problem_kinds,
+    read_annotations,
+    unique_sample_ids,
+)
 from microexp.io.expression_type import (
     DurationRule,
     classify_samples,
@@ -51,8 +73,19 @@ from microexp.io.expression_type import (
 SAMPLE_COLUMNS = (
     "dataset", "subject", "sample", "video", "onset", "apex", "offset", "fps", "duration_ms",
     "expression_type", "type_by_rule", "aus", "aus_raw", "objective_class", "emotion",
-    "source",
+    "source", "problems",
 )  # fmt: skip
+
+#: Problem kinds that make a row unusable for recognition (module docstring).
+RECOGNITION_EXCLUDES = frozenset({
+    "missing subject", "missing video", "missing sample id", "onset not annotated",
+    "offset not annotated", "unreadable frame number", "onset after offset",
+    "apex outside onset..offset", "unreadable AUs", "missing AUs", "unreadable expression type",
+    "participant not in naming rule1", "video name not in naming rule2",
+})  # fmt: skip
+
+#: Columns of `read_annotation_table`: samples.tsv's, then where each row comes from.
+ANNOTATION_COLUMNS = (*SAMPLE_COLUMNS, "annotation_file", "sheet_row")
 
 SAMPLES_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "samples.schema.yaml"
 
@@ -61,7 +94,7 @@ DEFAULT_ANNOTATIONS = {
     "dsme3d": ["micro-expression.xls"],
     "casme3_a": ["CAS(ME)3_part_A_v2.xls"],
     "casme3_c": ["CAS(ME)3_part_C_ME.xlsx"],
-    "casme2": ["CAS(ME)^2code_final.xlsx"],
+    "casme_sq": ["CAS(ME)^2code_final.xlsx"],
 }
 
 #: Where a sample's frames are when the config does not say (relative to root).
@@ -69,7 +102,7 @@ DEFAULT_SOURCES = {
     "dsme3d": "{subject}/{sample}",
     "casme3_a": "part_A/{subject}/{video}",
     "casme3_c": "part_C/{subject}/{video}",
-    "casme2": "rawpic/{subject}/{video}",
+    "casme_sq": "rawpic/{subject}/{video}",
 }
 
 #: The synthetic data set's two parts (see microexp.synthetic.generate).
@@ -90,17 +123,32 @@ class AnnotationSource:
 
 @dataclass
 class SampleSheet:
-    """The sample table of a data set and everything noticed while building it."""
+    """The sample table of a data set and everything noticed while building it.
+
+    ``table``: the rows recognition uses (samples.tsv); ``annotations``: every row
+    (`read_annotation_table`) with a ``recognition`` column ("used" or "excluded: <why>");
+    ``problems``: every problem of every row, located in its sheet.
+    """
 
     table: pd.DataFrame
     problems: list[RowProblem] = field(default_factory=list)
     type_agreement: dict[str, Any] = field(default_factory=dict)
+    annotations: pd.DataFrame | None = None
+
+    @property
+    def excluded(self) -> pd.DataFrame:
+        """The rows recognition excludes, with the reason (``recognition``)."""
+        if self.annotations is None:
+            return pd.DataFrame(columns=["sample", "recognition"])
+        return self.annotations[self.annotations["recognition"] != "used"]
 
 
 def annotation_sources(dataset: Mapping[str, Any]) -> list[AnnotationSource]:
     """The annotation files of a configured data set."""
     root = Path(dataset["root"])
     layout = dataset["layout"]
+    if layout != "synthetic":
+        check_layout(layout)
     if layout == "synthetic":
         return [AnnotationSource(root / f, lay, pattern) for f, lay, pattern in SYNTHETIC_PARTS]
     files = dataset.get("annotations") or DEFAULT_ANNOTATIONS.get(layout)
@@ -154,13 +202,21 @@ def _by_prefix(path: Path) -> Path:
 
 
 def _duration_ms(onset, offset, fps: float, inclusive: bool):
-    if pd.isna(onset) or pd.isna(offset):
+    if pd.isna(onset) or pd.isna(offset) or offset < onset:  # flagged in `problems`
         return pd.NA
     return expression_duration_ms(onset, offset, fps, frames_inclusive=inclusive)
 
 
-def read_sample_sheet(name: str, dataset: Mapping[str, Any]) -> SampleSheet:
-    """Build the sample table of the data set `name` from its configured annotation files."""
+def read_annotation_table(
+    name: str, dataset: Mapping[str, Any]
+) -> tuple[pd.DataFrame, list[RowProblem], dict[str, Any]]:
+    """Every annotated row of the data set `name` (columns `ANNOTATION_COLUMNS`), the
+    problems found, and the sheet-vs-rule agreement of the expression types.
+
+    Nothing is left out: ids are unique across the data set's files (a letter suffix where
+    two rows share one, `microexp.io.annotations.unique_sample_ids`), and each row's
+    `problems` say what is wrong with it. Whole-file problems raise.
+    """
     root = Path(dataset["root"])
     rule = duration_rule(dataset)
     tables, problems = [], []
@@ -172,13 +228,19 @@ def read_sample_sheet(name: str, dataset: Mapping[str, Any]) -> SampleSheet:
         )
         tables.append(table)
     table = pd.concat(tables, ignore_index=True)
-    duplicated = table["sample"].duplicated(keep="first")
-    for row in table[duplicated].itertuples():
+    unique = unique_sample_ids(table)
+    for i in map(int, (unique != table["sample"]).to_numpy().nonzero()[0]):
+        message = (
+            f"duplicate sample id: {table.at[i, 'sample']!r} is in more than one annotation "
+            f"file; this row is {unique.iloc[i]!r}"
+        )
         problems.append(
-            RowProblem(row.annotation_file, None, int(row.sheet_row), "sample",
-                       f"duplicate sample id {row.sample!r} (kept the first)", sample=row.sample)
+            RowProblem(table.at[i, "annotation_file"], None, int(table.at[i, "sheet_row"]),
+                       "sample", message, sample=unique.iloc[i])
         )  # fmt: skip
-    table = table[~duplicated].reset_index(drop=True)
+        before = table.at[i, "problems"]
+        table.at[i, "problems"] = f"{before}{PROBLEM_SEPARATOR}{message}" if before else message
+    table["sample"] = unique
     if rule is None and "fps" not in dataset:
         raise ValueError(f"data set {name}: give `fps` (the generic layout has no default)")
     fps = float(dataset.get("fps", rule.fps if rule else 0))
@@ -195,7 +257,31 @@ def read_sample_sheet(name: str, dataset: Mapping[str, Any]) -> SampleSheet:
     agreement = compare_with_sheet(table, rule).as_dict() if rule else {"rule": None}
     sheet_type = table["expression_type"]
     table["expression_type"] = sheet_type.where(sheet_type.notna(), table["type_by_rule"])
-    return SampleSheet(table[list(SAMPLE_COLUMNS)], problems, agreement)
+    return table[list(ANNOTATION_COLUMNS)], problems, agreement
+
+
+def recognition_exclusions(table: pd.DataFrame) -> pd.Series:
+    """Why recognition cannot use each row (<NA>: it can): the row's problems whose kind is
+    in `RECOGNITION_EXCLUDES`, as written in `problems`."""
+    reasons = []
+    for cell in table["problems"].tolist():
+        kinds = problem_kinds(cell)
+        messages = str(cell).split(PROBLEM_SEPARATOR) if kinds else []
+        blocking = [m for k, m in zip(kinds, messages, strict=True) if k in RECOGNITION_EXCLUDES]
+        reasons.append(PROBLEM_SEPARATOR.join(blocking) if blocking else pd.NA)
+    return pd.Series(reasons, index=table.index, dtype="string")
+
+
+def read_sample_sheet(name: str, dataset: Mapping[str, Any]) -> SampleSheet:
+    """The sample table recognition uses (samples.tsv) of the data set `name`, and every
+    annotated row with what recognition did with it (module docstring)."""
+    annotations, problems, agreement = read_annotation_table(name, dataset)
+    why = recognition_exclusions(annotations)
+    annotations = annotations.assign(
+        recognition=["used" if pd.isna(w) else f"excluded: {w}" for w in why]
+    )
+    table = annotations[why.isna().to_numpy()].reset_index(drop=True)
+    return SampleSheet(table[list(SAMPLE_COLUMNS)], problems, agreement, annotations)
 
 
 def validate_sample_table(table: pd.DataFrame) -> None:
@@ -217,25 +303,37 @@ def write_sample_sheet(
     samples_tsv: Path,
     summary_json: Path,
     failures: Path,
+    annotations_tsv: Path | None = None,
 ) -> SampleSheet:
-    """Build the data set's sample sheet and write samples.tsv, a summary, and one failure
-    record per rejected annotation row (`failures/<sample or row-N>.json`)."""
+    """Build the data set's sample sheet and write samples.tsv, a summary, every annotated
+    row with what recognition did with it (`annotations_tsv`), and one failure record per
+    row recognition excludes (`failures/<sample>.json`, stage `ingest`)."""
     sheet = read_sample_sheet(name, dataset)
     validate_sample_table(sheet.table)
     samples_tsv.parent.mkdir(parents=True, exist_ok=True)
     sheet.table.to_csv(samples_tsv, sep="\t", index=False, na_rep="NA")
-    for problem in sheet.problems:
-        key = problem.sample or f"{Path(problem.file).stem}-row-{problem.row}"
+    if annotations_tsv is not None:
+        annotations_tsv.parent.mkdir(parents=True, exist_ok=True)
+        sheet.annotations.to_csv(annotations_tsv, sep="\t", index=False, na_rep="NA")
+    excluded = sheet.excluded
+    for row in excluded.to_dict("records"):
+        reason = f"not usable for recognition: {row['recognition'].removeprefix('excluded: ')}"
         write_failure(
-            failures / f"{key}.json",
-            FailureRecord(name, key, "ingest", str(problem), problem.file,
-                          {"sheet": problem.sheet, "row": problem.row, "column": problem.column}),
+            failures / f"{row['sample']}.json",
+            FailureRecord(name, row["sample"], "ingest", reason, row["annotation_file"],
+                          {"sheet_row": row["sheet_row"], "problems": row["problems"]}),
         )  # fmt: skip
+    flagged = sheet.annotations["problems"].fillna("") != ""
     summary = {
         "dataset": name,
         "layout": dataset["layout"],
+        "annotated_rows": len(sheet.annotations),
+        "flagged_rows": int(flagged.sum()),
         "samples": len(sheet.table),
-        "rejected_rows": [str(p) for p in sheet.problems],
+        "excluded_from_recognition": {
+            r["sample"]: r["recognition"] for r in excluded.to_dict("records")
+        },
+        "problems": [str(p) for p in sheet.problems],
         "expression_type_vs_duration_rule": sheet.type_agreement,
         "micro": int((sheet.table["expression_type"] == "micro").sum()),
         "macro": int((sheet.table["expression_type"] == "macro").sum()),
