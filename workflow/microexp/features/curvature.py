@@ -138,19 +138,43 @@ def _pca_normals(
         m = stop - start
         if m < min_neighbors:
             continue
-        mean = np.zeros(3)
+        # One pass over the neighbours in coordinates relative to the point itself (small
+        # numbers, so sum d d^T - m mean mean^T does not cancel); scalars, not small arrays:
+        # an array per neighbour is an allocation, which dominated on small clouds.
+        px = points[i, 0]
+        py = points[i, 1]
+        pz = points[i, 2]
+        sx = sy = sz = 0.0
+        sxx = sxy = sxz = syy = syz = szz = 0.0
         for jj in range(start, stop):
-            mean += points[indices[jj]]
-        mean /= m
-        cov = np.zeros((3, 3))
-        for jj in range(start, stop):
-            d = points[indices[jj]] - mean
-            for a in range(3):
-                for b in range(3):
-                    cov[a, b] += d[a] * d[b]
+            j = indices[jj]
+            dx = points[j, 0] - px
+            dy = points[j, 1] - py
+            dz = points[j, 2] - pz
+            sx += dx
+            sy += dy
+            sz += dz
+            sxx += dx * dx
+            sxy += dx * dy
+            sxz += dx * dz
+            syy += dy * dy
+            syz += dy * dz
+            szz += dz * dz
+        mx = sx / m
+        my = sy / m
+        mz = sz / m
+        cov = np.empty((3, 3))
+        cov[0, 0] = sxx - m * mx * mx
+        cov[0, 1] = cov[1, 0] = sxy - m * mx * my
+        cov[0, 2] = cov[2, 0] = sxz - m * mx * mz
+        cov[1, 1] = syy - m * my * my
+        cov[1, 2] = cov[2, 1] = syz - m * my * mz
+        cov[2, 2] = szz - m * mz * mz
         _, vecs = np.linalg.eigh(cov)
         # Smallest eigenvalue's eigenvector: the direction the neighbourhood is thinnest in.
-        normals[i] = vecs[:, 0]
+        normals[i, 0] = vecs[0, 0]
+        normals[i, 1] = vecs[1, 0]
+        normals[i, 2] = vecs[2, 0]
     return normals
 
 
@@ -204,16 +228,27 @@ _JET_SCALE = np.array([1.0, 1.0, 1.0, 0.5, 1.0, 0.5, 1.0, 1.0, 1.0, 1.0])
 
 
 @numba.njit(cache=True)
-def _tangent_basis(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    # Any unit vector orthogonal to n; seeded by the axis least aligned with n for stability.
-    if abs(n[0]) < 0.6:
-        seed = np.array([1.0, 0.0, 0.0])
+def _tangent_basis(
+    nx: float, ny: float, nz: float
+) -> tuple[float, float, float, float, float, float]:
+    # Unit vectors u, v with (u, v, n) right-handed: u is the axis least aligned with n (x, or
+    # y when |n_x| >= 0.6, for stability) made orthogonal to n; v = n x u. Scalars, not arrays:
+    # this runs once per point.
+    if abs(nx) < 0.6:
+        along = nx  # seed (1, 0, 0)
+        ux = 1.0 - along * nx
+        uy = -along * ny
+        uz = -along * nz
     else:
-        seed = np.array([0.0, 1.0, 0.0])
-    u = seed - (seed @ n) * n
-    u /= np.sqrt(u @ u)
-    v = np.cross(n, u)
-    return u, v
+        along = ny  # seed (0, 1, 0)
+        ux = -along * nx
+        uy = 1.0 - along * ny
+        uz = -along * nz
+    norm = np.sqrt(ux * ux + uy * uy + uz * uz)
+    ux /= norm
+    uy /= norm
+    uz /= norm
+    return ux, uy, uz, ny * uz - nz * uy, nz * ux - nx * uz, nx * uy - ny * ux
 
 
 @numba.njit(cache=True)
@@ -252,11 +287,12 @@ def _jet_normal_equations(
 
 
 @numba.njit(cache=True)
-def _cholesky_solve(ata: np.ndarray, atb: np.ndarray, first: int, out: np.ndarray) -> bool:
-    # Solves the symmetric positive definite block ata[first:, first:] in place; returns False
-    # when the neighbourhood does not determine the jet.
+def _cholesky_solve(
+    ata: np.ndarray, atb: np.ndarray, first: int, out: np.ndarray, low: np.ndarray, y: np.ndarray
+) -> bool:
+    # Solves the symmetric positive definite block ata[first:, first:]; returns False when the
+    # neighbourhood does not determine the jet. `low` (>= m x m) and `y` (>= m) are work space.
     m = _N_JET - first
-    low = np.zeros((m, m))
     for r in range(m):
         for c in range(r + 1):
             s = ata[first + r, first + c]
@@ -269,7 +305,6 @@ def _cholesky_solve(ata: np.ndarray, atb: np.ndarray, first: int, out: np.ndarra
                 low[r, r] = np.sqrt(s)
             else:
                 low[r, c] = s / low[c, c]
-    y = np.zeros(m)
     for r in range(m):
         s = atb[first + r]
         for k in range(r):
@@ -282,6 +317,11 @@ def _cholesky_solve(ata: np.ndarray, atb: np.ndarray, first: int, out: np.ndarra
             s -= low[k, r] * out[first + k]
         out[first + r] = s / low[r, r]
     return True
+
+
+_CHUNK = 64
+"""Points per parallel work item: each chunk allocates its work arrays once (an allocation per
+point cost more than the fit itself on small clouds)."""
 
 
 @numba.njit(parallel=True, cache=True)
@@ -300,99 +340,156 @@ def _fit_jets(
     dir2: np.ndarray,
     fitted_normals: np.ndarray,
 ) -> None:
-    first = 0 if free_offset_and_tilt else _FIRST_CURVED
-    for i in numba.prange(points.shape[0]):
-        start = indptr[i]
-        stop = indptr[i + 1]
-        n = normals[i]
-        if stop - start < min_neighbors or not np.isfinite(n[0]):
-            continue
-        e1, e2 = _tangent_basis(n)
-        pos = np.zeros((7, 7))
-        height = np.zeros((4, 4))
-        slope_pos = np.zeros((5, 5))
-        slope_x = np.zeros((3, 3))
-        slope_y = np.zeros((3, 3))
+    n_points = points.shape[0]
+    for chunk in numba.prange((n_points + _CHUNK - 1) // _CHUNK):
+        pos = np.empty((7, 7))
+        height = np.empty((4, 4))
+        slope_pos = np.empty((5, 5))
+        slope_x = np.empty((3, 3))
+        slope_y = np.empty((3, 3))
         xp = np.ones(7)
         yp = np.ones(7)
-        for jj in range(start, stop):
-            j = indices[jj]
-            d = (points[j] - points[i]) / radius
-            x = d[0] * e1[0] + d[1] * e1[1] + d[2] * e1[2]
-            y = d[0] * e2[0] + d[1] * e2[1] + d[2] * e2[2]
-            z = d[0] * n[0] + d[1] * n[1] + d[2] * n[2]
-            for a in range(1, 7):
-                xp[a] = xp[a - 1] * x
-                yp[a] = yp[a - 1] * y
-            for a in range(7):
-                for b in range(7 - a):
-                    pos[a, b] += xp[a] * yp[b]
-            for a in range(4):
-                for b in range(4 - a):
-                    height[a, b] += z * xp[a] * yp[b]
-            if use_normal_constraints:
-                nj = normals[j]
-                nz = nj[0] * n[0] + nj[1] * n[1] + nj[2] * n[2]
-                if np.isfinite(nz) and nz > _NORMAL_CONSTRAINT_MIN_COS:
-                    # Goldfeather-Interrante: the fitted surface's gradient at the neighbour
-                    # must match its normal, dz/dx = -nx/nz and dz/dy = -ny/nz.
-                    sx = -(nj[0] * e1[0] + nj[1] * e1[1] + nj[2] * e1[2]) / nz
-                    sy = -(nj[0] * e2[0] + nj[1] * e2[1] + nj[2] * e2[2]) / nz
-                    for a in range(5):
-                        for b in range(5 - a):
-                            slope_pos[a, b] += xp[a] * yp[b]
-                    for a in range(3):
-                        for b in range(3 - a):
-                            slope_x[a, b] += sx * xp[a] * yp[b]
-                            slope_y[a, b] += sy * xp[a] * yp[b]
         ata = np.empty((_N_JET, _N_JET))
         atb = np.empty(_N_JET)
-        _jet_normal_equations(pos, height, slope_pos, slope_x, slope_y, ata, atb)
         coef = np.zeros(_N_JET)
-        if not _cholesky_solve(ata, atb, first, coef):
-            continue
-        p = coef[1]
-        q = coef[2]
-        # Back to unscaled units: slopes are scale free, second derivatives scale by 1/radius.
-        # Minus sign: the height runs along the normal toward the camera, and a surface convex
-        # toward the camera bends away from it (negative height Hessian) yet must come out
-        # positive (SPEC.md 5.2).
-        w = np.sqrt(1.0 + p * p + q * q)
-        big_l = -coef[3] / (radius * w)
-        big_m = -coef[4] / (radius * w)
-        big_n = -coef[5] / (radius * w)
-        big_e = 1.0 + p * p
-        big_f = p * q
-        big_g = 1.0 + q * q
-        det_i = big_e * big_g - big_f * big_f
-        mean_h = (big_e * big_n - 2.0 * big_f * big_m + big_g * big_l) / (2.0 * det_i)
-        gauss_k = (big_l * big_n - big_m * big_m) / det_i
-        disc = np.sqrt(max(mean_h * mean_h - gauss_k, 0.0))
-        k1[i] = mean_h + disc
-        k2[i] = mean_h - disc
-        # Principal direction of k1: kernel of (II - k1 I) in the (x, y) parameter plane, mapped
-        # to 3D through the fitted surface's tangent vectors (1, 0, p) and (0, 1, q).
-        r1u = big_m - k1[i] * big_f
-        r1v = -(big_l - k1[i] * big_e)
-        r2u = big_n - k1[i] * big_g
-        r2v = -(big_m - k1[i] * big_f)
-        if r1u * r1u + r1v * r1v >= r2u * r2u + r2v * r2v:
-            du = r1u
-            dv = r1v
-        else:
-            du = r2u
-            dv = r2v
-        if du * du + dv * dv == 0.0:  # umbilic: every direction is principal
-            du = 1.0
-            dv = 0.0
-        normal_fit = n - p * e1 - q * e2
-        normal_fit /= np.sqrt(normal_fit @ normal_fit)
-        t1 = du * (e1 + p * n) + dv * (e2 + q * n)
-        t1 -= (t1 @ normal_fit) * normal_fit
-        t1 /= np.sqrt(t1 @ t1)
-        fitted_normals[i] = normal_fit
-        dir1[i] = t1
-        dir2[i] = np.cross(normal_fit, t1)
+        low = np.empty((_N_JET, _N_JET))
+        work = np.empty(_N_JET)
+        for i in range(chunk * _CHUNK, min((chunk + 1) * _CHUNK, n_points)):
+            _fit_jet(
+                i, points, normals, indptr, indices, radius, min_neighbors,
+                free_offset_and_tilt, use_normal_constraints, k1, k2, dir1, dir2,
+                fitted_normals, pos, height, slope_pos, slope_x, slope_y, xp, yp, ata, atb,
+                coef, low, work,
+            )  # fmt: skip
+
+
+@numba.njit(cache=True)
+def _fit_jet(
+    i, points, normals, indptr, indices, radius, min_neighbors, free_offset_and_tilt,
+    use_normal_constraints, k1, k2, dir1, dir2, fitted_normals,
+    pos, height, slope_pos, slope_x, slope_y, xp, yp, ata, atb, coef, low, work,
+) -> None:  # fmt: skip
+    # One point; the arrays after `fitted_normals` are the chunk's work space.
+    first = 0 if free_offset_and_tilt else _FIRST_CURVED
+    start = indptr[i]
+    stop = indptr[i + 1]
+    nx = normals[i, 0]
+    ny = normals[i, 1]
+    nz = normals[i, 2]
+    if stop - start < min_neighbors or not np.isfinite(nx):
+        return
+    e1x, e1y, e1z, e2x, e2y, e2z = _tangent_basis(nx, ny, nz)
+    pos[:] = 0.0
+    height[:] = 0.0
+    slope_pos[:] = 0.0
+    slope_x[:] = 0.0
+    slope_y[:] = 0.0
+    inv_radius = 1.0 / radius
+    px = points[i, 0]
+    py = points[i, 1]
+    pz = points[i, 2]
+    for jj in range(start, stop):
+        j = indices[jj]
+        dx = (points[j, 0] - px) * inv_radius
+        dy = (points[j, 1] - py) * inv_radius
+        dz = (points[j, 2] - pz) * inv_radius
+        x = dx * e1x + dy * e1y + dz * e1z
+        y = dx * e2x + dy * e2y + dz * e2z
+        z = dx * nx + dy * ny + dz * nz
+        for a in range(1, 7):
+            xp[a] = xp[a - 1] * x
+            yp[a] = yp[a - 1] * y
+        for a in range(7):
+            for b in range(7 - a):
+                pos[a, b] += xp[a] * yp[b]
+        for a in range(4):
+            for b in range(4 - a):
+                height[a, b] += z * xp[a] * yp[b]
+        if use_normal_constraints:
+            njx = normals[j, 0]
+            njy = normals[j, 1]
+            njz = normals[j, 2]
+            cos_nj = njx * nx + njy * ny + njz * nz
+            if np.isfinite(cos_nj) and cos_nj > _NORMAL_CONSTRAINT_MIN_COS:
+                # Goldfeather-Interrante: the fitted surface's gradient at the neighbour
+                # must match its normal, dz/dx = -nx/nz and dz/dy = -ny/nz.
+                sx = -(njx * e1x + njy * e1y + njz * e1z) / cos_nj
+                sy = -(njx * e2x + njy * e2y + njz * e2z) / cos_nj
+                for a in range(5):
+                    for b in range(5 - a):
+                        slope_pos[a, b] += xp[a] * yp[b]
+                for a in range(3):
+                    for b in range(3 - a):
+                        slope_x[a, b] += sx * xp[a] * yp[b]
+                        slope_y[a, b] += sy * xp[a] * yp[b]
+    _jet_normal_equations(pos, height, slope_pos, slope_x, slope_y, ata, atb)
+    if not _cholesky_solve(ata, atb, first, coef, low, work):
+        return
+    p = coef[1]
+    q = coef[2]
+    # Back to unscaled units: slopes are scale free, second derivatives scale by 1/radius.
+    # Minus sign: the height runs along the normal toward the camera, and a surface convex
+    # toward the camera bends away from it (negative height Hessian) yet must come out
+    # positive (SPEC.md 5.2).
+    w = np.sqrt(1.0 + p * p + q * q)
+    big_l = -coef[3] / (radius * w)
+    big_m = -coef[4] / (radius * w)
+    big_n = -coef[5] / (radius * w)
+    big_e = 1.0 + p * p
+    big_f = p * q
+    big_g = 1.0 + q * q
+    det_i = big_e * big_g - big_f * big_f
+    mean_h = (big_e * big_n - 2.0 * big_f * big_m + big_g * big_l) / (2.0 * det_i)
+    gauss_k = (big_l * big_n - big_m * big_m) / det_i
+    disc = np.sqrt(max(mean_h * mean_h - gauss_k, 0.0))
+    kappa1 = mean_h + disc
+    k1[i] = kappa1
+    k2[i] = mean_h - disc
+    # Principal direction of k1: kernel of (II - k1 I) in the (x, y) parameter plane, mapped
+    # to 3D through the fitted surface's tangent vectors (1, 0, p) and (0, 1, q).
+    r1u = big_m - kappa1 * big_f
+    r1v = -(big_l - kappa1 * big_e)
+    r2u = big_n - kappa1 * big_g
+    r2v = -(big_m - kappa1 * big_f)
+    if r1u * r1u + r1v * r1v >= r2u * r2u + r2v * r2v:
+        du = r1u
+        dv = r1v
+    else:
+        du = r2u
+        dv = r2v
+    if du * du + dv * dv == 0.0:  # umbilic: every direction is principal
+        du = 1.0
+        dv = 0.0
+    # Fitted normal n - p e1 - q e2, normalised.
+    fx = nx - p * e1x - q * e2x
+    fy = ny - p * e1y - q * e2y
+    fz = nz - p * e1z - q * e2z
+    norm = np.sqrt(fx * fx + fy * fy + fz * fz)
+    fx /= norm
+    fy /= norm
+    fz /= norm
+    # t1 = du (e1 + p n) + dv (e2 + q n), made orthogonal to the fitted normal, normalised.
+    tx = du * (e1x + p * nx) + dv * (e2x + q * nx)
+    ty = du * (e1y + p * ny) + dv * (e2y + q * ny)
+    tz = du * (e1z + p * nz) + dv * (e2z + q * nz)
+    along = tx * fx + ty * fy + tz * fz
+    tx -= along * fx
+    ty -= along * fy
+    tz -= along * fz
+    norm = np.sqrt(tx * tx + ty * ty + tz * tz)
+    tx /= norm
+    ty /= norm
+    tz /= norm
+    fitted_normals[i, 0] = fx
+    fitted_normals[i, 1] = fy
+    fitted_normals[i, 2] = fz
+    dir1[i, 0] = tx
+    dir1[i, 1] = ty
+    dir1[i, 2] = tz
+    # direction2 = fitted normal x t1
+    dir2[i, 0] = fy * tz - fz * ty
+    dir2[i, 1] = fz * tx - fx * tz
+    dir2[i, 2] = fx * ty - fy * tx
 
 
 @dataclass(frozen=True)
