@@ -5,14 +5,18 @@ import json
 import re
 from pathlib import Path
 
+from snakemake.logging import logger
+
 from microexp.evaluate.plan import TABLE_SUFFIXES, planned_tables
 from microexp.learn.entries import (
     classify_entries,
+    entries_needing_depth,
     feature_settings,
     fusion_entries,
     lbptop_batches,
 )
 from microexp.report.captions import Captions
+from microexp.io.datasets import has_depth
 from microexp.io.samples import annotation_sources, read_sample_sheet
 from microexp.synthetic.generate import sample_row
 from microexp.synthetic.schedule import (
@@ -150,6 +154,20 @@ def ingest_targets() -> list[str]:
 # with the parser's message. Every feature setting they read is computed, listed or not.
 CLASSIFY_ENTRIES = classify_entries(config)
 FUSION_ENTRIES = fusion_entries(config)
+# A data set without depth (CASME II, SAMM, CAS(ME)^2) runs the 2D stages and LBP-TOP only: its
+# 3D stages, curvature and fusion entries are skipped, said once per data set in the log.
+DATASETS_2D = frozenset(n for n, d in config["datasets"].items() if not has_depth(d))
+SKIPPED_FOR_DEPTH = entries_needing_depth(CLASSIFY_ENTRIES, FUSION_ENTRIES, DATASETS_2D)
+for _entry in [e for entries in SKIPPED_FOR_DEPTH.values() for e in entries]:
+    CLASSIFY_ENTRIES.pop(_entry, None)
+    FUSION_ENTRIES.pop(_entry, None)
+for _dataset in sorted(DATASETS_2D):
+    _skipped = SKIPPED_FOR_DEPTH.get(_dataset, [])
+    logger.info(
+        f"data set {_dataset}: no depth -> 2D stages and LBP-TOP only; cloud3d, curvature "
+        "and fusion are skipped for it"
+        + (f" (entries not run: {', '.join(_skipped)})" if _skipped else "")
+    )
 TABLE_PLANS = planned_tables(CLASSIFY_ENTRIES, FUSION_ENTRIES)
 LBPTOP_SETTINGS, CURVATURE_SETTINGS = feature_settings(config)
 # Sweeps' own LBP-TOP settings, computed in one job per sample (features.smk, lbptop_<entry>).
@@ -171,22 +189,27 @@ def names_regex(names) -> str:
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
+def face2d_params(dataset: str) -> dict:
+    """The face2d config, with the data set's `precropped:` (face crops that fill the frame)."""
+    if config["datasets"][dataset].get("precropped", False):
+        return {**config["face2d"], "precropped": True}
+    return config["face2d"]
+
+
 def face_targets_of(dataset: str) -> list[str]:
     """Every per-sample face and feature output of a data set, with QC pictures."""
     samples = samples_of(dataset)
     targets = []
-    for pattern in (
-        "face2d/{sample}.npz",
-        "face2d/qc/{sample}.png",
-        "cloud3d/{sample}.npz",
-        "cloud3d/qc/{sample}.png",
-    ):
+    patterns = ["face2d/{sample}.npz", "face2d/qc/{sample}.png"]
+    if dataset not in DATASETS_2D:
+        patterns += ["cloud3d/{sample}.npz", "cloud3d/qc/{sample}.png"]
+    for pattern in patterns:
         targets += expand(f"{RESULTS}/{dataset}/{pattern}", sample=samples)
     for lbp in LBPTOP_SETTINGS:
         targets += expand(
             f"{RESULTS}/{dataset}/features/lbptop/{lbp}/{{sample}}.npz", sample=samples
         )
-    for curv in CURVATURE_SETTINGS:
+    for curv in CURVATURE_SETTINGS if dataset not in DATASETS_2D else ():
         targets += expand(
             f"{RESULTS}/{dataset}/features/curvature/{curv}/{{sample}}.npz", sample=samples
         )

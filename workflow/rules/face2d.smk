@@ -31,7 +31,7 @@ rule face2d:
         mem_mb=lambda wildcards, attempt: 900 * attempt,
         runtime=lambda wildcards, attempt: 3 * attempt,
     params:
-        face2d=config["face2d"],
+        face2d=lambda wildcards: face2d_params(wildcards.dataset),
         failure=failure_file("face2d"),
         version=config["versions"]["face2d"],
     script:

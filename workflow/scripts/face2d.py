@@ -17,6 +17,8 @@ title = f"{snakemake.wildcards.dataset} / {snakemake.wildcards.sample}: 2D face"
 def work() -> None:
     clip = load_clip(snakemake.input.clip)
     result = process_clip(clip.color, clip.onset, clip.apex, snakemake.params.face2d)
+    if snakemake.params.face2d.get("precropped") and not result.detected[0]:
+        log.info("pre-cropped: no face detected in the first frame; the crop is the face box")
     save_face2d(output.face2d, result)
     plot_face2d_qc(clip.color, result, output.picture, title)
 

@@ -223,12 +223,18 @@ def _detect(
 
 
 def track_landmarks(
-    gray_clip: np.ndarray, detector: LandmarkDetector, params: TrackingParams
+    gray_clip: np.ndarray,
+    detector: LandmarkDetector,
+    params: TrackingParams,
+    *,
+    fallback_box: dlib.rectangle | None = None,
 ) -> LandmarkTrack:
     """Landmarks on every frame of a gray clip (T, H, W) uint8, with fit quality.
 
     Raises SampleFailure(frame=t) for a blank frame, no face in the first frame, or a face lost
     (no overlapping detection, or still a poor fit after re-detection) at frame t.
+    ``fallback_box``: the face box to use where the detector finds no face (a pre-cropped
+    release: the crop itself); such frames have ``detected`` False and no score.
     """
     n_frames = len(gray_clip)
     landmarks = np.empty((n_frames, 68, 2))
@@ -240,11 +246,11 @@ def track_landmarks(
 
     check_frame_not_blank(gray_clip[0], 0, params.blank_frame_std)
     faces = _detect(detector, gray_clip[0], params.detection_scale)
-    if not faces:
+    if not faces and fallback_box is None:
         raise SampleFailure("no face detected in the first frame", frame=0)
-    anchor_box, scores[0] = faces[0]
+    anchor_box, scores[0] = faces[0] if faces else (fallback_box, np.nan)
     anchor = detector.landmarks_in_box(gray_clip[0], anchor_box)
-    landmarks[0], boxes[0], detected[0] = anchor, _box_array(anchor_box), True
+    landmarks[0], boxes[0], detected[0] = anchor, _box_array(anchor_box), bool(faces)
     first = anchor
     unit = float(inner_eye_distance(first))
     if unit <= 0:
@@ -262,6 +268,9 @@ def track_landmarks(
             # The face that overlaps the tracked box most: never jump to another person.
             candidates = _detect(detector, gray, params.detection_scale)
             overlapping = [(box_iou(f, box), f, s) for f, s in candidates if box_iou(f, box) > 0]
+            found = bool(overlapping)
+            if not overlapping and fallback_box is not None:
+                overlapping = [(1.0, fallback_box, np.nan)]
             if not overlapping:
                 raise SampleFailure(
                     f"face lost at frame {t}: the fit degraded (landmark jump {jump:.2f}, "
@@ -279,7 +288,7 @@ def track_landmarks(
                     f"{params.min_appearance_ncc})",
                     frame=t,
                 )
-            anchor, anchor_box, detected[t] = fit, box, True
+            anchor, anchor_box, detected[t] = fit, box, found
         landmarks[t], boxes[t], jumps[t], nccs[t] = fit, _box_array(box), jump, ncc
 
     return LandmarkTrack(landmarks, boxes, detected, scores, jumps, nccs)

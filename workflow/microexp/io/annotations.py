@@ -50,8 +50,9 @@ Layouts (SPEC.md 2.2) and their extra columns
     the clip (video) of the subject. There is no apex column: apex is <NA>; nothing is invented.
 ``casme_sq``  CAS(ME)^2 (the MEGC files call it CASME_sq; this layout was ``casme2`` before,
     a name the field reads as CASME II) ``CAS(ME)^2code_final.xlsx`` (Qu et al.): first sheet,
-    **no header row**, columns by position: participant number, expression name (``<video name>_<n>``, e.g. "disgust1_1"),
-    onset, apex, offset, AUs, estimated emotion, expression type, self-reported emotion. Sheet
+    **no header row**, columns by position: participant number, expression name
+    (``<video name>_<n>``, e.g. "disgust1_1"), onset, apex, offset, AUs, estimated emotion,
+    expression type, self-reported emotion. Sheet
     "naming rule1" maps (folder number, code, participant number), e.g. (15, ..., 1); sheet
     "naming rule2" maps (video code, video name), e.g. ("0101", "disgust1"). The mapping makes
     ``subject`` the subject folder ``s<folder number>`` (``s15``) and ``video`` the video folder

@@ -11,14 +11,16 @@ Clip file keys: color (T,H,W,3) uint8 RGB; depth (T,H,W) uint16 depth units regi
 color; timestamps_ms (T,); frame_numbers (T,) source numbering; intrinsics (JSON of
 `microexp.camera.Intrinsics`); depth_scale (metres per unit); onset, apex, offset (clip
 indices; apex -1 when the sheet has none); dropped_frames (source frame numbers missing
-inside the clip); sample, subject, source.
+inside the clip, exception-listed ones included unless interpolated); interpolated_frames
+(exception-listed frames filled by interpolation, `microexp.io.exceptions`); has_depth (False
+for a 2D data set: depth is then empty, (T, 0, 0)); sample, subject, source.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ import pandas as pd
 
 from microexp.camera import Intrinsics
 from microexp.failures import SampleFailure, raise_if_failed
+from microexp.io.datasets import frame_layout, has_depth
+from microexp.io.exceptions import interpolate_frames
 from microexp.io.frames import FrameFolderError, index_frame_folder, read_frames
 from microexp.io.realsense import RecordingError, read_recording
 
@@ -50,6 +54,9 @@ class Clip:
     apex: int
     offset: int
     dropped_frames: np.ndarray
+    has_depth: bool = True  # False: a 2D data set, `depth` is empty (T, 0, 0)
+    # exception-listed frames filled by interpolation (microexp.io.exceptions)
+    interpolated_frames: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def fps(self) -> float:
@@ -66,11 +73,20 @@ def clip_markers(path: str | Path) -> dict[str, int]:
         return {key: int(npz[key]) for key in ("onset", "apex", "offset")}
 
 
-def frame_intrinsics(dataset: Mapping[str, Any], config: Mapping[str, Any]) -> Intrinsics:
+def frame_intrinsics(
+    dataset: Mapping[str, Any], config: Mapping[str, Any], size: tuple[int, int] | None = None
+) -> Intrinsics:
     """Intrinsics for frame-folder data, which do not carry them: from the data set's config
-    (the synthetic layout's camera is the generator's)."""
+    (the synthetic layout's camera is the generator's). A 2D data set (no depth) needs none:
+    without `intrinsics:` its clips carry a nominal pinhole of the frame `size` (width,
+    height; focal length = the larger side, principal point at the centre), which no 2D
+    stage reads."""
     if dataset["layout"] == "synthetic":
         return Intrinsics.from_any(config["synthetic"]["camera"])
+    if "intrinsics" not in dataset and size is not None and not has_depth(dataset):
+        width, height = size
+        focal = float(max(width, height))
+        return Intrinsics(width, height, focal, focal, (width - 1) / 2, (height - 1) / 2)
     if "intrinsics" not in dataset:
         raise ValueError(
             f"data set at {dataset['root']}: frame folders carry no intrinsics; give "
@@ -98,6 +114,14 @@ def clip_frames(row: Mapping[str, Any], margin: int) -> np.ndarray:
 
 def _annotated(row: Mapping[str, Any]) -> dict[str, int]:
     return {k: int(row[k]) for k in ("onset", "apex", "offset") if not pd.isna(row[k])}
+
+
+def listed_frames(row: Mapping[str, Any]) -> np.ndarray:
+    """The exception-listed frames of a samples.tsv row (`listed_frames`, "498,512")."""
+    text = row.get("listed_frames")
+    if text is None or pd.isna(text) or not str(text).strip():
+        return np.zeros(0, dtype=np.int64)
+    return np.array([int(f) for f in str(text).split(",")], dtype=np.int64)
 
 
 def _check_annotated_present(row, present: np.ndarray, available: str) -> None:
@@ -128,9 +152,10 @@ def _from_recording(row, wanted: np.ndarray) -> tuple:
     )  # fmt: skip
 
 
-def _from_frame_folder(row, wanted: np.ndarray, intrinsics: Intrinsics, depth_scale: float, fps):
+def _from_frame_folder(row, wanted: np.ndarray, dataset, config, fps):
+    color_dir, depth_dir = frame_layout(dataset)
     try:
-        index = index_frame_folder(Path(row["source"]))
+        index = index_frame_folder(Path(row["source"]), color_dir, depth_dir)
     except FrameFolderError as error:
         raise SampleFailure(str(error), file=row["source"]) from error
     all_frames = index.frame_numbers
@@ -141,6 +166,8 @@ def _from_frame_folder(row, wanted: np.ndarray, intrinsics: Intrinsics, depth_sc
         color, depth = read_frames(index, present.tolist())
     except FrameFolderError as error:
         raise SampleFailure(str(error), file=row["source"]) from error
+    intrinsics = frame_intrinsics(dataset, config, (color.shape[2], color.shape[1]))
+    depth_scale = frame_depth_scale(dataset, config)
     if color.shape[1:3] != (intrinsics.height, intrinsics.width):
         raise SampleFailure(
             f"sample {row['sample']}: frames are {color.shape[2]}x{color.shape[1]}, the "
@@ -157,11 +184,16 @@ def extract_clip(
     """The clip of one samples.tsv row (see module docstring); raises SampleFailure."""
     margin = int(dataset.get("clip_margin", 0))
     wanted = clip_frames(row, margin)
+    # exception-listed frames (microexp.io.exceptions) are never read: dropped, or interpolated
+    listed = listed_frames(row)
+    interpolate = dataset.get("exception_frames", "exclude") == "interpolate" and listed.size
+    to_read = wanted[~np.isin(wanted, listed)]
+    lookup = row if not interpolate else {**row, **_unlisted_markers(row, listed)}
     source = Path(row["source"])
     if source.suffix.lower() in RECORDING_SUFFIXES:
         if not source.is_file():
             raise SampleFailure(f"recording not found: {source}", file=source)
-        color, depth, stamps, numbers, intr, scale = _from_recording(row, wanted)
+        color, depth, stamps, numbers, intr, scale = _from_recording(lookup, to_read)
     else:
         if not source.is_dir():
             raise SampleFailure(
@@ -169,9 +201,18 @@ def extract_clip(
                 file=source,
             )
         color, depth, stamps, numbers, intr, scale = _from_frame_folder(
-            row, wanted, frame_intrinsics(dataset, config), frame_depth_scale(dataset, config),
-            row["fps"],
-        )  # fmt: skip
+            lookup, to_read, dataset, config, row["fps"]
+        )
+    interpolated = np.zeros(0, dtype=np.int64)
+    if interpolate:
+        inside = wanted[np.isin(wanted, listed)]  # at the clip's ends: the nearest repeats
+        stamps = np.interp(np.union1d(numbers, inside), numbers, stamps)
+        color, merged = interpolate_frames(color, numbers, inside)
+        if depth.size:
+            depth, _ = interpolate_frames(depth, numbers, inside)
+        else:
+            depth = np.zeros((len(merged), 0, 0), dtype=np.uint16)
+        numbers, interpolated = merged, inside
     position = {int(f): i for i, f in enumerate(numbers)}
     annotated = _annotated(row)
     return Clip(
@@ -188,7 +229,15 @@ def extract_clip(
         apex=position[annotated["apex"]] if "apex" in annotated else -1,
         offset=position[annotated["offset"]],
         dropped_frames=wanted[~np.isin(wanted, numbers)].astype(np.int64),
+        has_depth=depth.size > 0,
+        interpolated_frames=interpolated.astype(np.int64),
     )
+
+
+def _unlisted_markers(row: Mapping[str, Any], listed: np.ndarray) -> dict[str, Any]:
+    """The row with its listed onset / apex / offset hidden from the presence check: they are
+    interpolated, not read (the sample's `problems` record it)."""
+    return {k: pd.NA for k, f in _annotated(row).items() if f in set(listed.tolist())}
 
 
 def save_clip(path: str | Path, clip: Clip) -> None:
@@ -210,6 +259,8 @@ def save_clip(path: str | Path, clip: Clip) -> None:
         sample=clip.sample,
         subject=clip.subject,
         source=clip.source,
+        has_depth=clip.has_depth,
+        interpolated_frames=clip.interpolated_frames,
     )
 
 
@@ -230,4 +281,10 @@ def load_clip(path: str | Path) -> Clip:
             apex=int(npz["apex"]),
             offset=int(npz["offset"]),
             dropped_frames=npz["dropped_frames"],
+            has_depth=bool(npz["has_depth"]) if "has_depth" in npz else True,
+            interpolated_frames=(
+                npz["interpolated_frames"]
+                if "interpolated_frames" in npz
+                else np.zeros(0, np.int64)
+            ),
         )

@@ -11,6 +11,14 @@ Layout inside a sample folder (names of the sub-folders are configurable):
     <folder>/color/<frame>.jpg|png   RGB, 8-bit
     <folder>/depth/<frame>.png       16-bit, depth units (DSME-3D / synthetic: 1 mm)
     <folder>/cloud/<frame>.ply       optional point clouds (millimetres)
+
+The released layouts, as a data-set entry names them (`frame_layout`):
+
+- DSME-3D, CAS(ME)^3 Part A / C: `<video>/color/<n>.jpg` + `<video>/depth/<n>.png`
+  (CAS(ME)^3 Part A: `.../spNO.1/a/color/153.jpg`, `.../spNO.1/a/depth/153.png`).
+- CASME II, SAMM, CAS(ME)^2 (2D only): the color frames directly in the video folder,
+  `sub01/EP02_01f/img46.jpg`, `006/006_1_2/006_05562.jpg`, `s15/15_0101disgustingteeth/img1.jpg`
+  (`color_dir="."`, `depth_dir=None`): the frame number is the last run of digits.
 """
 
 from __future__ import annotations
@@ -42,14 +50,19 @@ class FrameIndex:
     depth: dict[int, Path]
     cloud: dict[int, Path] = field(default_factory=dict)
 
+    has_depth: bool = True
+
     @property
     def frame_numbers(self) -> np.ndarray:
-        """Frame numbers present in both color and depth, ascending."""
-        return np.array(sorted(set(self.color) & set(self.depth)), dtype=np.int64)
+        """Frame numbers present in both color and depth (color only without depth), ascending."""
+        present = set(self.color) & set(self.depth) if self.has_depth else set(self.color)
+        return np.array(sorted(present), dtype=np.int64)
 
     @property
     def unpaired(self) -> dict[str, list[int]]:
-        """Frames present in one stream only."""
+        """Frames present in one stream only (nothing to pair without depth)."""
+        if not self.has_depth:
+            return {"color_only": [], "depth_only": []}
         return {
             "color_only": sorted(set(self.color) - set(self.depth)),
             "depth_only": sorted(set(self.depth) - set(self.color)),
@@ -91,21 +104,29 @@ def _index_stream(folder: Path, suffixes: tuple[str, ...]) -> dict[int, Path]:
 
 
 def index_frame_folder(
-    folder: Path, color_dir: str = "color", depth_dir: str = "depth", cloud_dir: str = "cloud"
+    folder: Path,
+    color_dir: str = "color",
+    depth_dir: str | None = "depth",
+    cloud_dir: str = "cloud",
 ) -> FrameIndex:
-    """Index a sample folder's frame files by frame number."""
+    """Index a sample folder's frame files by frame number.
+
+    ``color_dir="."``: the color frames are in the folder itself (CASME II, SAMM);
+    ``depth_dir=None``: a 2D data set, no depth frames are looked for.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise FrameFolderError(f"{folder}: frame folder not found")
     index = FrameIndex(
         folder=folder,
         color=_index_stream(folder / color_dir, COLOR_SUFFIXES),
-        depth=_index_stream(folder / depth_dir, DEPTH_SUFFIXES),
+        depth={} if depth_dir is None else _index_stream(folder / depth_dir, DEPTH_SUFFIXES),
         cloud=_index_stream(folder / cloud_dir, CLOUD_SUFFIXES),
+        has_depth=depth_dir is not None,
     )
     if not index.color:
         raise FrameFolderError(f"{folder / color_dir}: no color frames")
-    if not index.depth:
+    if depth_dir is not None and not index.depth:
         raise FrameFolderError(f"{folder / depth_dir}: no depth frames")
     return index
 
@@ -132,12 +153,17 @@ def read_depth(path: Path) -> np.ndarray:
 
 
 def read_frames(index: FrameIndex, frames: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Color (T,H,W,3) uint8 and depth (T,H,W) uint16 of the given frame numbers."""
+    """Color (T,H,W,3) uint8 and depth (T,H,W) uint16 of the given frame numbers; without
+    depth (``index.has_depth`` False) the depth array is empty, (T, 0, 0)."""
     numbers = list(frames)
-    absent = [n for n in numbers if n not in index.color or n not in index.depth]
+    absent = [
+        n for n in numbers if n not in index.color or (index.has_depth and n not in index.depth)
+    ]
     if absent:
         raise FrameFolderError(f"{index.folder}: frames {absent} missing from color or depth")
     color = np.stack([read_color(index.color[n]) for n in numbers])
+    if not index.has_depth:
+        return color, np.zeros((len(numbers), 0, 0), dtype=np.uint16)
     depth = np.stack([read_depth(index.depth[n]) for n in numbers])
     if color.shape[1:3] != depth.shape[1:3]:
         raise FrameFolderError(

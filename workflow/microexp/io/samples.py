@@ -14,9 +14,15 @@ annotation file(s) (`microexp.io.annotations`) and its entry in `config["dataset
         intrinsics: {width: 848, height: 480, fx: 600, fy: 600, cx: 424, cy: 240}
 
 `source` is a pattern over the sample sheet's columns (subject, video, sample, onset...):
-a frame folder (color/ + depth/ sub-folders) or a RealSense recording (.bag / .db3). The
-`generic` layout names each sample's source in the sheet itself. The `synthetic` layout is
-the generated data set: its DSME-3D sheet (frame folders) and its generic sheet (recordings).
+a frame folder (color/ + depth/ sub-folders) or a RealSense recording (.bag / .db3). A
+pattern that starts with "**/" ("**/{subject}/{video}") finds each folder under root
+wherever the release put it (one walk; the folder must be the only one with that ending).
+The 2D databases (`microexp.io.datasets.LAYOUTS_2D`) keep their color frames in the video
+folder itself and have no depth (`microexp.io.datasets`). An entry's `exceptions:` lists the
+database's official exception lists (`microexp.io.exceptions`); `listed_frames` in
+samples.tsv holds the listed frames of each clip window. The `generic` layout names each
+sample's source in the sheet itself. The `synthetic` layout is the generated data set: its
+DSME-3D sheet (frame folders) and its generic sheet (recordings).
 
 The expression type is the sheet's when it gives one, else the layout's duration rule
 (SPEC.md 2.3); where both exist and disagree the sheet wins and the disagreement is counted
@@ -61,6 +67,7 @@ from microexp.io.annotations import (
     read_annotations,
     unique_sample_ids,
 )
+from microexp.io.exceptions import dataset_exception_lists, exception_frames_of
 from microexp.io.expression_type import (
     DurationRule,
     classify_samples,
@@ -73,7 +80,7 @@ from microexp.io.expression_type import (
 SAMPLE_COLUMNS = (
     "dataset", "subject", "sample", "video", "onset", "apex", "offset", "fps", "duration_ms",
     "expression_type", "type_by_rule", "aus", "aus_raw", "objective_class", "emotion",
-    "source", "problems",
+    "source", "problems", "listed_frames",
 )  # fmt: skip
 
 #: Problem kinds that make a row unusable for recognition (module docstring).
@@ -83,6 +90,12 @@ RECOGNITION_EXCLUDES = frozenset({
     "apex outside onset..offset", "unreadable AUs", "missing AUs", "unreadable expression type",
     "participant not in naming rule1", "video name not in naming rule2",
 })  # fmt: skip
+
+#: The kind of problem an official exception list adds (`microexp.io.exceptions`): an onset,
+#: apex or offset frame the database lists as unreadable or bad. Recognition excludes such a
+#: row when the entry's `exception_frames` is `exclude` (the default), keeps it (the frame
+#: interpolated, the flag kept) when `interpolate`.
+EXCEPTION_LISTED = "exception-listed frame"
 
 #: Columns of `read_annotation_table`: samples.tsv's, then where each row comes from.
 ANNOTATION_COLUMNS = (*SAMPLE_COLUMNS, "annotation_file", "sheet_row")
@@ -103,6 +116,8 @@ DEFAULT_SOURCES = {
     "casme3_a": "part_A/{subject}/{video}",
     "casme3_c": "part_C/{subject}/{video}",
     "casme_sq": "rawpic/{subject}/{video}",
+    "casme_ii": "CASME2_RAW_selected/{subject}/{video}",
+    "samm": "SAMM/{subject}/{video}",
 }
 
 #: The synthetic data set's two parts (see microexp.synthetic.generate).
@@ -186,10 +201,43 @@ def _sources(table: pd.DataFrame, annotation: AnnotationSource, root: Path) -> p
         folder = annotation.path.parent
         return table["source"].map(lambda s: os.path.normpath(folder / str(s)))
     records = table.to_dict("records")
+    pattern = annotation.source_pattern
+    if pattern.startswith("**/"):
+        found = _folders_under(root, pattern.count("/"))
+        return pd.Series(
+            [str(_found(found, root, pattern.format(**r)[3:])) for r in records],
+            index=table.index,
+        )
     return pd.Series(
-        [str(_by_prefix(root / annotation.source_pattern.format(**r))) for r in records],
-        index=table.index,
+        [str(_by_prefix(root / pattern.format(**r))) for r in records], index=table.index
     )
+
+
+# Frame sub-folders: never descended into when looking for video folders (thousands of files).
+_FRAME_DIRS = frozenset({"color", "depth", "cloud", "rgb"})
+
+
+def _folders_under(root: Path, depth: int) -> dict[str, list[Path]]:
+    """Every folder under root by its last `depth` path components ("spNO.1/a"), found in one
+    walk that does not enter frame folders: a `source` of "**/{subject}/{video}" finds the
+    video folders wherever the release put them (CAS(ME)^3 Part A: `.../spNO.1/a/color/`)."""
+    found: dict[str, list[Path]] = {}
+    for folder, subfolders, _ in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders if d.casefold() not in _FRAME_DIRS)
+        parts = Path(folder).relative_to(root).parts
+        if len(parts) >= depth:
+            found.setdefault("/".join(parts[-depth:]), []).append(Path(folder))
+    return found
+
+
+def _found(found: dict[str, list[Path]], root: Path, tail: str) -> Path:
+    """The one folder ending in `tail`; a path that says what went wrong otherwise (the clip
+    job then records the sample's failure with it)."""
+    matches = found.get(tail, [])
+    if len(matches) == 1:
+        return matches[0]
+    why = "no folder" if not matches else f"{len(matches)} folders"
+    return root / f"<{why} matching **/{tail}>"
 
 
 def _by_prefix(path: Path) -> Path:
@@ -241,6 +289,7 @@ def read_annotation_table(
         before = table.at[i, "problems"]
         table.at[i, "problems"] = f"{before}{PROBLEM_SEPARATOR}{message}" if before else message
     table["sample"] = unique
+    table = _apply_exception_lists(table, dataset)
     if rule is None and "fps" not in dataset:
         raise ValueError(f"data set {name}: give `fps` (the generic layout has no default)")
     fps = float(dataset.get("fps", rule.fps if rule else 0))
@@ -260,14 +309,52 @@ def read_annotation_table(
     return table[list(ANNOTATION_COLUMNS)], problems, agreement
 
 
-def recognition_exclusions(table: pd.DataFrame) -> pd.Series:
+def _apply_exception_lists(table: pd.DataFrame, dataset: Mapping[str, Any]) -> pd.DataFrame:
+    """`listed_frames` (the exception-listed frames inside each row's clip window) and an
+    "exception-listed frame" problem where the onset, apex or offset is listed."""
+    listed = dataset_exception_lists(dataset)
+    table = table.assign(listed_frames="")
+    if listed.empty:
+        return table
+    margin = int(dataset.get("clip_margin", 0))
+    for i, row in enumerate(table.to_dict("records")):
+        frames = exception_frames_of(listed, row["subject"], row["video"])
+        if not frames or pd.isna(row["onset"]):
+            continue
+        end = row["offset"] if not pd.isna(row["offset"]) else row["onset"]
+        inside = sorted(f for f in frames if row["onset"] - margin <= f <= end + margin)
+        table.iat[i, table.columns.get_loc("listed_frames")] = ",".join(map(str, inside))
+        marks = [
+            f"{EXCEPTION_LISTED}: {name} {row[name]} ({frames[row[name]]})"
+            for name in ("onset", "apex", "offset")
+            if not pd.isna(row[name]) and row[name] in frames
+        ]
+        if marks:
+            before = row["problems"] if not pd.isna(row["problems"]) else ""
+            table.iat[i, table.columns.get_loc("problems")] = PROBLEM_SEPARATOR.join(
+                [before, *marks] if before else marks
+            )
+    return table
+
+
+def recognition_excludes(dataset: Mapping[str, Any]) -> frozenset[str]:
+    """The problem kinds recognition cannot use for this data set (module docstring)."""
+    if dataset.get("exception_frames", "exclude") == "exclude":
+        return RECOGNITION_EXCLUDES | {EXCEPTION_LISTED}
+    return RECOGNITION_EXCLUDES
+
+
+def recognition_exclusions(
+    table: pd.DataFrame, excludes: frozenset[str] = RECOGNITION_EXCLUDES
+) -> pd.Series:
     """Why recognition cannot use each row (<NA>: it can): the row's problems whose kind is
-    in `RECOGNITION_EXCLUDES`, as written in `problems`."""
+    in `excludes` (`RECOGNITION_EXCLUDES`; `recognition_excludes(dataset)` adds the
+    exception-listed frames), as written in `problems`."""
     reasons = []
     for cell in table["problems"].tolist():
         kinds = problem_kinds(cell)
         messages = str(cell).split(PROBLEM_SEPARATOR) if kinds else []
-        blocking = [m for k, m in zip(kinds, messages, strict=True) if k in RECOGNITION_EXCLUDES]
+        blocking = [m for k, m in zip(kinds, messages, strict=True) if k in excludes]
         reasons.append(PROBLEM_SEPARATOR.join(blocking) if blocking else pd.NA)
     return pd.Series(reasons, index=table.index, dtype="string")
 
@@ -276,7 +363,7 @@ def read_sample_sheet(name: str, dataset: Mapping[str, Any]) -> SampleSheet:
     """The sample table recognition uses (samples.tsv) of the data set `name`, and every
     annotated row with what recognition did with it (module docstring)."""
     annotations, problems, agreement = read_annotation_table(name, dataset)
-    why = recognition_exclusions(annotations)
+    why = recognition_exclusions(annotations, recognition_excludes(dataset))
     annotations = annotations.assign(
         recognition=["used" if pd.isna(w) else f"excluded: {w}" for w in why]
     )

@@ -51,6 +51,7 @@ __all__ = [
     "FusionEntry",
     "classify_entries",
     "descriptor_label",
+    "entries_needing_depth",
     "feature_settings",
     "fusion_dir",
     "fusion_entries",
@@ -235,6 +236,27 @@ def fusion_entries(config: Mapping[str, Any]) -> dict[str, FusionEntry]:
         name: FusionEntry.from_config(name, spec, config)
         for name, spec in (config.get("fusion") or {}).items()
     }
+
+
+def entries_needing_depth(
+    classify: Mapping[str, list[ExperimentSpec]],
+    fusion: Mapping[str, FusionEntry],
+    datasets_without_depth: set[str] | frozenset[str],
+) -> dict[str, list[str]]:
+    """Data set -> the classify and fusion entries that need depth (a curvature feature, or a
+    2D + 3D fusion) but name a data set without depth (`microexp.io.samples.has_depth`).
+    The workflow skips them, with one log line per data set."""
+    skipped: dict[str, list[str]] = {}
+    for name, experiments in classify.items():
+        dataset = experiments[0].dataset
+        if dataset in datasets_without_depth and any(
+            e.feature.source[0] == "curvature" for e in experiments
+        ):
+            skipped.setdefault(dataset, []).append(name)
+    for name, entry in fusion.items():
+        if entry.dataset in datasets_without_depth:
+            skipped.setdefault(entry.dataset, []).append(name)
+    return skipped
 
 
 def feature_settings(
