@@ -60,3 +60,27 @@ def test_the_old_casme2_layout_name_names_its_new_name():
         annotation_sources({"layout": "casme2", "root": "/data/CASME_sq"})
     for layout in ("casme_sq", "casme_ii", "samm"):
         assert check_layout(layout) == layout
+
+
+def test_the_readme_data_set_entries_validate():
+    """The data-set entries README.md shows (CAS(ME)^3 A/C, CAS(ME)^2, CASME II, SAMM...)
+    pass the config schema and say what they mean: depth or not, where the frames are."""
+    from microexp.io.datasets import frame_layout, has_depth
+    from microexp.io.samples import annotation_sources
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Your own data") :]
+    block = section[section.index("```yaml\n") + 8 : section.index("```\n", 10)]
+    entries = yaml.safe_load(block)["datasets"]
+    assert {"casme3_a", "casme3_c", "casme_sq", "casme_ii", "samm"} <= set(entries)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["datasets"].update(copy.deepcopy(entries))
+    validate(config, SCHEMA)
+    assert [name for name, entry in entries.items() if not has_depth(entry)] == [
+        "casme_sq", "casme_ii", "casme_ii_cropped", "samm",
+    ]  # fmt: skip
+    assert frame_layout(entries["casme3_a"]) == ("color", "depth")
+    assert frame_layout(entries["samm"]) == (".", None)
+    assert len(entries["casme3_a"]["exceptions"]) == 2
+    for entry in entries.values():
+        assert annotation_sources(entry)
