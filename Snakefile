@@ -38,6 +38,8 @@ include: "workflow/rules/cloud3d.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/spotting_plan.smk"
+include: "workflow/rules/spotting.smk"
 
 
 rule all:
@@ -48,3 +50,4 @@ rule all:
         face_targets(),
         classify_targets(),
         table_targets(),
+        spotting_targets() if config.get("spotting", {}).get("in_default_run", True) else [],

@@ -117,7 +117,8 @@ def spotting_features(
     lbp_histograms: np.ndarray | None = None,
 ) -> SpottingResult:
     """Feature and contrast curves of each type pass. ``gray``: (T, H, W) aligned crops;
-    ``depth``: (T, H, W) registered depth in mm (NaN holes) for the depth methods;
+    ``depth``: (T, H, W) registered depth in mm (NaN holes), or its per-block means
+    (T, rows * cols), for the depth methods;
     ``lbp_histograms`` may be passed to share one LBP pass between methods."""
     result = SpottingResult()
     needs_gray = params.method in ("mdmd", "lbp", "lbp_depth")
@@ -129,7 +130,11 @@ def spotting_features(
         lbp_histograms = lbp_block_histograms(gray, params.grid)
     block_depth = None
     if params.method in DEPTH_METHODS:
-        block_depth = block_mean_depth(depth, params.grid, params.min_valid_fraction)
+        depth = np.asarray(depth)
+        if depth.ndim == 2:  # already per-block means (T, rows * cols), as video.crop_video keeps
+            block_depth = depth
+        else:
+            block_depth = block_mean_depth(depth, params.grid, params.min_valid_fraction)
     for etype in TYPES:
         k = params.k(etype, fps)
         if params.method == "mdmd":

@@ -1,0 +1,284 @@
+"""Whole-video ingestion for spotting: stream frames, track the face, crop every frame.
+
+Long videos (a RealSense recording, a frame folder, CAS(ME)^2's ``rawpic/s15/15_0101.../img1.jpg``)
+are read frame by frame and never held whole: only the 168 x 168 gray crops (28 KB a frame)
+and per-block depth means are kept.
+
+Tracking (:class:`VideoFaceTracker`) is the recognition stage's (``microexp.face2d.track``:
+dlib HOG detection, 68-point predictor in a box carried by the stable points, re-detection
+when the landmark jump or the appearance NCC degrades) made tolerant: where the face is lost
+(no face re-detected, a blank frame) the frame is recorded as without face, the tracker
+re-detects on every following frame until a face is found again, and the appearance reference
+restarts there.
+
+Crop (:func:`frame_crop_transform`): the first frame with a face fixes the face box exactly as
+the recognition stage does (similarity on the inner eye corners to their canonical positions,
+``face2d.crop.face_box``); every later frame is mapped onto it by the similarity that puts its
+stable landmarks (nose bridge, nose, eye corners) on the first frame's -- so head turns and
+drift are removed frame by frame. A frame without a face repeats the last crop (its scores are
+flagged through ``face_found``).
+
+Depth: the registered depth frame (mm; 0 = no data) is warped by the same per-frame similarity
+(nearest neighbour) and reduced to per-block mean depths on the spotters' grid
+(:func:`microexp.spotting.depth_difference.block_mean_depth`). This is a 2D registration of
+depth; the remaining rigid shift along the optical axis is removed per frame by the depth
+spotter (median block change). A per-frame 3D ICP (``microexp.cloud3d``) is not run here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from microexp.face2d.align import apply_affine, eye_corner_alignment, fit_similarity
+from microexp.face2d.crop import crop_transform, face_box
+from microexp.face2d.detector import LandmarkDetector
+from microexp.face2d.landmarks import inner_eye_distance
+from microexp.face2d.stage import Face2DParams
+from microexp.face2d.track import (
+    STABLE_POINTS,
+    TrackingParams,
+    _face_patch,
+    _normalised,
+    _reference_patch_frame,
+    appearance_ncc,
+    box_iou,
+    landmark_jump,
+    tracked_box,
+)
+from microexp.io.frames import frame_number
+from microexp.spotting.depth_difference import block_mean_depth
+
+__all__ = [
+    "VideoCrops",
+    "VideoFaceTracker",
+    "VideoFrame",
+    "crop_video",
+    "iter_frame_folder",
+    "iter_recording",
+    "load_video_crops",
+    "save_video_crops",
+]
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    frame_number: int
+    color: np.ndarray  # (H, W, 3) RGB uint8
+    depth_mm: np.ndarray | None  # (H, W) float32 mm registered to color, NaN = no data
+
+
+def iter_frame_folder(folder: str | os.PathLike[str]) -> Iterator[VideoFrame]:
+    """Color frames of a folder (``img<n>.jpg`` etc.) in frame-number order, one at a time."""
+    folder = Path(folder)
+    files = [p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")]
+    if not files:
+        raise FileNotFoundError(f"no image frames in {folder}")
+    numbered = sorted((frame_number(p), p) for p in files)
+    for number, path in numbered:
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise OSError(f"cannot read frame {path}")
+        yield VideoFrame(number, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), None)
+
+
+def iter_recording(path: str | os.PathLike[str], **options) -> Iterator[VideoFrame]:
+    """Frames of a RealSense recording (depth registered to color, in mm), streamed."""
+    from microexp.io.realsense import iter_frames
+
+    reader = iter_frames(path, **options)
+    with reader:
+        scale_mm = None
+        for f in reader:
+            if scale_mm is None:
+                scale_mm = float(reader.depth_scale) * 1000.0
+            depth = f.depth.astype(np.float32) * np.float32(scale_mm)
+            depth[f.depth == 0] = np.nan
+            yield VideoFrame(int(f.frame_number), f.color, depth)
+
+
+class VideoFaceTracker:
+    """Streaming landmark tracking over a whole video, tolerant of frames without a face."""
+
+    def __init__(self, detector: LandmarkDetector, params: TrackingParams) -> None:
+        self.detector = detector
+        self.params = params
+        self.anchor = None
+        self.anchor_box = None
+        self.previous = None
+        self.first = None
+        self.reference = None
+        self.unit = 1.0
+
+    def _detect(self, gray: np.ndarray):
+        scale = self.params.detection_scale
+        faces = self.detector.detect_faces_scored(gray, scale) if scale < 1.0 else []
+        return faces or self.detector.detect_faces_scored(gray, 1.0)
+
+    def _lose(self) -> tuple[None, bool]:
+        self.anchor = self.anchor_box = self.previous = None
+        return None, False
+
+    def update(self, gray: np.ndarray) -> tuple[np.ndarray | None, bool]:
+        """(landmarks (68, 2) or None without a face, whether the detector ran and found it)."""
+        if float(gray.std()) < self.params.blank_frame_std:
+            return self._lose()
+        if self.previous is None:
+            faces = self._detect(gray)
+            if not faces:
+                return None, False
+            box = faces[0][0]
+            fit = self.detector.landmarks_in_box(gray, box)
+            unit = float(inner_eye_distance(fit))
+            if unit <= 0:
+                return None, False
+            self.anchor, self.anchor_box, self.previous = fit, box, fit
+            self.first, self.unit = fit, unit
+            self.reference = _normalised(_face_patch(gray, _reference_patch_frame(fit)))
+            return fit, True
+        box = tracked_box(self.anchor, self.anchor_box, self.previous)
+        fit = self.detector.landmarks_in_box(gray, box)
+        jump = landmark_jump(fit, self.previous, self.unit)
+        ncc = appearance_ncc(gray, fit, self.first, self.reference)
+        detected = False
+        if jump > self.params.max_landmark_jump or ncc < self.params.min_appearance_ncc:
+            overlapping = [
+                (box_iou(f, box), f) for f, _ in self._detect(gray) if box_iou(f, box) > 0
+            ]
+            if not overlapping:
+                return self._lose()
+            box = max(overlapping, key=lambda item: item[0])[1]
+            fit = self.detector.landmarks_in_box(gray, box)
+            if (
+                appearance_ncc(gray, fit, self.first, self.reference)
+                < self.params.min_appearance_ncc
+            ):
+                return self._lose()
+            self.anchor, self.anchor_box, detected = fit, box, True
+        self.previous = fit
+        return fit, detected
+
+
+@dataclass
+class VideoCrops:
+    """A whole video reduced to what the spotters read (T frames)."""
+
+    frame_numbers: np.ndarray  # (T,) int64
+    gray: np.ndarray  # (T, h, w) uint8 aligned face crops
+    face_found: np.ndarray  # (T,) bool
+    detected: np.ndarray  # (T,) bool: the HOG detector ran and found the face
+    landmarks: np.ndarray  # (T, 68, 2) float32 image pixels, NaN without face
+    block_depth: np.ndarray | None  # (T, rows * cols) mean depth (mm) per block, or None
+    grid: tuple[int, int]
+
+    @property
+    def frames_without_face(self) -> np.ndarray:
+        return self.frame_numbers[~self.face_found]
+
+
+def frame_crop_transform(
+    landmarks: np.ndarray, reference_stable: np.ndarray, box, output_size
+) -> np.ndarray:
+    """Image -> crop for one frame: its stable points onto the reference frame's, then the box."""
+    similarity = fit_similarity(landmarks[list(STABLE_POINTS)], reference_stable)
+    return crop_transform(similarity, box, output_size)
+
+
+def crop_video(
+    frames: Iterable[VideoFrame],
+    params: Face2DParams,
+    grid: tuple[int, int] = (6, 6),
+    min_valid_fraction: float = 0.5,
+    detector: LandmarkDetector | None = None,
+    expected_frames: int | None = None,
+) -> VideoCrops:
+    """Track and crop every frame of a streamed video; keep crops and block depths only."""
+    detector = detector or LandmarkDetector(params.tracking.detector_upsample)
+    tracker = VideoFaceTracker(detector, params.tracking)
+    h, w = params.crop.output_size
+    capacity = expected_frames or 1024
+    gray_out = np.zeros((capacity, h, w), np.uint8)
+    numbers, found, detected, landmarks, depth_blocks = [], [], [], [], []
+    box = reference_stable = matrix = None
+    canonical = np.asarray(params.canonical_eye_corners)
+    for i, frame in enumerate(frames):
+        if i >= len(gray_out):  # grow by half: amortised, never the whole video twice
+            gray_out = np.concatenate(
+                [gray_out, np.zeros((len(gray_out) // 2 + 1, h, w), np.uint8)]
+            )
+        gray = cv2.cvtColor(frame.color, cv2.COLOR_RGB2GRAY)
+        fit, was_detected = tracker.update(gray)
+        if fit is not None and box is None:
+            alignment = eye_corner_alignment(fit, canonical)
+            aligned = apply_affine(alignment, fit)
+            box = face_box(aligned, params.crop)
+            reference_stable = aligned[list(STABLE_POINTS)]
+        if fit is not None:
+            matrix = frame_crop_transform(fit, reference_stable, box, (h, w))
+        if matrix is not None:
+            cv2.warpAffine(gray, matrix, (w, h), dst=gray_out[i], flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        elif i > 0:
+            gray_out[i] = gray_out[i - 1]
+        if frame.depth_mm is not None:
+            if matrix is None:
+                depth_blocks.append(np.full(grid[0] * grid[1], np.nan))
+            else:
+                crop = cv2.warpAffine(
+                    frame.depth_mm, matrix, (w, h), flags=cv2.INTER_NEAREST,
+                    borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"),
+                )  # fmt: skip
+                depth_blocks.append(block_mean_depth(crop[None], grid, min_valid_fraction)[0])
+        numbers.append(frame.frame_number)
+        found.append(fit is not None)
+        detected.append(was_detected)
+        landmarks.append(
+            np.full((68, 2), np.nan, np.float32) if fit is None else fit.astype(np.float32)
+        )
+    n = len(numbers)
+    if n == 0:
+        raise ValueError("the video has no frames")
+    return VideoCrops(
+        frame_numbers=np.asarray(numbers, np.int64),
+        gray=gray_out[:n].copy() if n < len(gray_out) else gray_out,
+        face_found=np.asarray(found, bool),
+        detected=np.asarray(detected, bool),
+        landmarks=np.stack(landmarks),
+        block_depth=np.stack(depth_blocks) if depth_blocks else None,
+        grid=tuple(grid),
+    )
+
+
+def save_video_crops(path: str | os.PathLike[str], crops: VideoCrops, **meta) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "frame_numbers": crops.frame_numbers,
+        "gray": crops.gray,
+        "face_found": crops.face_found,
+        "detected": crops.detected,
+        "landmarks": crops.landmarks,
+        "grid": np.asarray(crops.grid),
+        "meta_json": json.dumps(meta),
+    }
+    if crops.block_depth is not None:
+        arrays["block_depth"] = crops.block_depth
+    np.savez_compressed(path, **arrays)
+
+
+def load_video_crops(path: str | os.PathLike[str]) -> VideoCrops:
+    with np.load(path) as z:
+        return VideoCrops(
+            frame_numbers=z["frame_numbers"],
+            gray=z["gray"],
+            face_found=z["face_found"],
+            detected=z["detected"],
+            landmarks=z["landmarks"],
+            block_depth=z["block_depth"] if "block_depth" in z else None,
+            grid=tuple(int(v) for v in z["grid"]),
+        )

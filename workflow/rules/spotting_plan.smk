@@ -1,0 +1,62 @@
+# Spotting data sets, their videos and target lists (used by workflow/rules/spotting.smk);
+# computed once, when the workflow is parsed.
+import glob as _glob
+
+from microexp.synthetic.long_video import LongVideoSettings, plan_long_videos
+
+SPOTTING = config.get("spotting", {})
+SPOT_SYNTHETIC = LongVideoSettings.from_config(SPOTTING.get("synthetic", {}))
+SPOT_PLANS = {plan.video: plan for plan in plan_long_videos(SYNTHETIC, SPOT_SYNTHETIC)}
+SPOT_RAW = f"{SYNTHETIC_RAW}/spotting"
+SPOT_VIDEO_ID = re.compile(r"^(?P<video>\d+_\d{4})")
+
+
+def spot_sources(spot_set: str) -> dict[str, str]:
+    """video id -> its frame folder or recording, for a spotting data set."""
+    entry = SPOTTING["datasets"][spot_set]
+    root = Path(entry["root"])
+    if entry.get("synthetic"):
+        return {
+            video: str(
+                root
+                / entry["source"]
+                .format(subject=plan.subject, video=video)
+                .replace(f"{video}*", plan.folder_name)
+            )
+            for video, plan in SPOT_PLANS.items()
+        }
+    sources = {}
+    for path in sorted(_glob.glob(str(root / entry["source"].format(subject="*", video="*")))):
+        name = Path(path).name
+        match = SPOT_VIDEO_ID.match(name) if entry["layout"] == "casme_sq" else None
+        sources[match["video"] if match else Path(path).stem] = path
+    return sources
+
+
+SPOT_SOURCES = {name: spot_sources(name) for name in SPOTTING.get("datasets", {})}
+
+
+def spot_method_files(spot_set: str, suffix: str, video: str | None = None) -> list[str]:
+    entry = SPOTTING["datasets"][spot_set]
+    videos = [video] if video else sorted(SPOT_SOURCES[spot_set])
+    return [
+        f"{RESULTS}/{spot_set}/spotting/{method}/{v}.{suffix}"
+        for method in entry["methods"]
+        for v in videos
+    ]
+
+
+def spotting_targets() -> list[str]:
+    targets = []
+    for spot_set in SPOTTING.get("datasets", {}):
+        targets.append(f"{RESULTS}/tables/{spot_set}/spotting.tsv")
+        targets += expand(
+            f"{RESULTS}/figures/{spot_set}/spotting/videos/{{video}}.png",
+            video=sorted(SPOT_SOURCES[spot_set]),
+        )
+    return targets
+
+
+def spot_sheet(wildcards) -> str:
+    entry = SPOTTING["datasets"][wildcards.spot_set]
+    return str(Path(entry["root"]) / entry["annotations"])

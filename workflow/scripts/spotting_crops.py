@@ -1,0 +1,43 @@
+"""Rule spotting_crops: stream one whole video, track the face, keep crops and block depths."""
+
+from pathlib import Path
+
+from microexp.face2d.stage import Face2DParams
+from microexp.failures import SampleFailure, run_sample_stage
+from microexp.runlog import rule_logger
+from microexp.spotting.spotters import method_params
+from microexp.spotting.video import crop_video, iter_frame_folder, iter_recording, save_video_crops
+
+log = rule_logger(snakemake.log[0])
+source = Path(snakemake.input.source)
+params = Face2DParams.from_config(snakemake.config["face2d"])
+grid = tuple(method_params(snakemake.config["spotting"], "lbp").grid)
+
+
+def work() -> None:
+    frames = iter_recording(source) if source.is_file() else iter_frame_folder(source)
+    try:
+        crops = crop_video(frames, params, grid=grid)
+    except (OSError, ValueError, RuntimeError) as error:
+        raise SampleFailure(f"cannot read the video: {error}", file=source) from error
+    if not crops.face_found.any():
+        raise SampleFailure("no face found in any frame", file=source)
+    save_video_crops(snakemake.output.crops, crops, source=str(source))
+    lost = crops.frames_without_face
+    log.info(
+        "%s: %d frames, %d without face%s, %d re-detections, depth: %s",
+        source, len(crops.frame_numbers), len(lost),
+        f" (first {lost[:10].tolist()})" if len(lost) else "",
+        int(crops.detected.sum()) - 1, crops.block_depth is not None,
+    )  # fmt: skip
+
+
+run_sample_stage(
+    work,
+    dataset=snakemake.wildcards.spot_set,
+    sample=snakemake.wildcards.spot_video,
+    stage="spotting",
+    output=snakemake.output.crops,
+    failure_file=snakemake.params.failure,
+    log=log,
+)
