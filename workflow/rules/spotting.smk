@@ -69,7 +69,7 @@ rule spotting_truth:
     log:
         f"{LOGS}/{{spot_set}}/spotting/truth.log",
     conda:
-        "../../envs/features.yaml"
+        "../../envs/ingest.yaml"
     threads: 1
     resources:
         mem_mb=400,
