@@ -98,6 +98,7 @@ rule spotting_crops:
         runtime=lambda wildcards, attempt: 30 * attempt,
     params:
         face2d=config["face2d"],
+        smoothing=SPOTTING.get("alignment_smoothing_frames", 3),
         failure=lambda wildcards: f"{RESULTS}/{wildcards.spot_set}/failures/spotting/{wildcards.spot_video}.json",
         version=config["versions"].get("spotting", 1),
     script:

@@ -17,7 +17,10 @@ grid = tuple(method_params(snakemake.config["spotting"], "lbp").grid)
 def work() -> None:
     frames = iter_recording(source) if source.is_file() else iter_frame_folder(source)
     try:
-        crops = crop_video(frames, params, grid=grid)
+        crops = crop_video(
+            frames, params, grid=grid,
+            smoothing_frames=int(snakemake.config["spotting"].get("alignment_smoothing_frames", 3)),
+        )  # fmt: skip
     except (OSError, ValueError, RuntimeError) as error:
         raise SampleFailure(f"cannot read the video: {error}", file=source) from error
     if not crops.face_found.any():

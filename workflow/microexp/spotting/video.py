@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,56 +198,83 @@ def crop_video(
     min_valid_fraction: float = 0.5,
     detector: LandmarkDetector | None = None,
     expected_frames: int | None = None,
+    smoothing_frames: int = 3,
 ) -> VideoCrops:
-    """Track and crop every frame of a streamed video; keep crops and block depths only."""
+    """Track and crop every frame of a streamed video; keep crops and block depths only.
+
+    The stable landmarks that align a frame are averaged over the frames with a face within
+    +- ``smoothing_frames`` (a centred moving average, so frames are cropped that many frames
+    after they are read): single-frame landmark jitter (about a pixel here) would otherwise
+    move the whole crop and read as facial motion to every spotter, while head movement is
+    far slower than the 7-frame window at 30 fps.
+    """
     detector = detector or LandmarkDetector(params.tracking.detector_upsample)
     tracker = VideoFaceTracker(detector, params.tracking)
     h, w = params.crop.output_size
-    capacity = expected_frames or 1024
-    gray_out = np.zeros((capacity, h, w), np.uint8)
+    half = max(0, int(smoothing_frames))
+    gray_out = np.zeros((expected_frames or 1024, h, w), np.uint8)
     numbers, found, detected, landmarks, depth_blocks = [], [], [], [], []
-    box = reference_stable = matrix = None
+    state = {"box": None, "reference": None, "matrix": None}
     canonical = np.asarray(params.canonical_eye_corners)
-    for i, frame in enumerate(frames):
-        if i >= len(gray_out):  # grow by half: amortised, never the whole video twice
-            gray_out = np.concatenate(
-                [gray_out, np.zeros((len(gray_out) // 2 + 1, h, w), np.uint8)]
-            )
-        gray = cv2.cvtColor(frame.color, cv2.COLOR_RGB2GRAY)
-        fit, was_detected = tracker.update(gray)
-        if fit is not None and box is None:
-            alignment = eye_corner_alignment(fit, canonical)
-            aligned = apply_affine(alignment, fit)
-            box = face_box(aligned, params.crop)
-            reference_stable = aligned[list(STABLE_POINTS)]
-        if fit is not None:
-            matrix = frame_crop_transform(fit, reference_stable, box, (h, w))
+    stable = list(STABLE_POINTS)
+    window: deque = deque()  # (index, gray, depth, stable points or None)
+
+    def emit(index: int, gray: np.ndarray, depth: np.ndarray | None) -> None:
+        nonlocal gray_out
+        if index >= len(gray_out):  # grow by half: amortised, never the whole video twice
+            extra = np.zeros((len(gray_out) // 2 + 1, h, w), np.uint8)
+            gray_out = np.concatenate([gray_out, extra])
+        points = [p for k, _, _, p in window if p is not None and abs(k - index) <= half]
+        if points and state["box"] is not None:
+            similarity = fit_similarity(np.mean(points, axis=0), state["reference"])
+            state["matrix"] = crop_transform(similarity, state["box"], (h, w))
+        matrix = state["matrix"]
         if matrix is not None:
-            cv2.warpAffine(gray, matrix, (w, h), dst=gray_out[i], flags=cv2.INTER_LINEAR,
+            cv2.warpAffine(gray, matrix, (w, h), dst=gray_out[index], flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        elif i > 0:
-            gray_out[i] = gray_out[i - 1]
-        if frame.depth_mm is not None:
+        elif index > 0:
+            gray_out[index] = gray_out[index - 1]
+        if depth is not None:
             if matrix is None:
                 depth_blocks.append(np.full(grid[0] * grid[1], np.nan))
             else:
                 crop = cv2.warpAffine(
-                    frame.depth_mm, matrix, (w, h), flags=cv2.INTER_NEAREST,
+                    depth, matrix, (w, h), flags=cv2.INTER_NEAREST,
                     borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"),
                 )  # fmt: skip
                 depth_blocks.append(block_mean_depth(crop[None], grid, min_valid_fraction)[0])
+
+    n_read = next_emit = 0
+    for i, frame in enumerate(frames):
+        n_read = i + 1
+        gray = cv2.cvtColor(frame.color, cv2.COLOR_RGB2GRAY)
+        fit, was_detected = tracker.update(gray)
+        if fit is not None and state["box"] is None:
+            aligned = apply_affine(eye_corner_alignment(fit, canonical), fit)
+            state["box"] = face_box(aligned, params.crop)
+            state["reference"] = aligned[stable]
+        window.append((i, gray, frame.depth_mm, None if fit is None else fit[stable]))
         numbers.append(frame.frame_number)
         found.append(fit is not None)
         detected.append(was_detected)
         landmarks.append(
             np.full((68, 2), np.nan, np.float32) if fit is None else fit.astype(np.float32)
         )
-    n = len(numbers)
-    if n == 0:
+        while next_emit <= i - half:  # frames whose whole window has been read
+            _, g, d, _ = window[next_emit - window[0][0]]
+            emit(next_emit, g, d)
+            next_emit += 1
+        while window and window[0][0] < next_emit - half:  # no longer anyone's past
+            window.popleft()
+    while next_emit < n_read:  # the last frames: their windows end with the video
+        _, g, d, _ = window[next_emit - window[0][0]]
+        emit(next_emit, g, d)
+        next_emit += 1
+    if n_read == 0:
         raise ValueError("the video has no frames")
     return VideoCrops(
         frame_numbers=np.asarray(numbers, np.int64),
-        gray=gray_out[:n].copy() if n < len(gray_out) else gray_out,
+        gray=gray_out[:n_read],
         face_found=np.asarray(found, bool),
         detected=np.asarray(detected, bool),
         landmarks=np.stack(landmarks),

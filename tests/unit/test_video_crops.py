@@ -1,0 +1,93 @@
+"""Whole-video crops with a stub detector: alignment follows the face, smoothing removes
+landmark jitter, frames without a face are recorded, frame order survives the look-ahead."""
+
+from __future__ import annotations
+
+import cv2
+import dlib
+import numpy as np
+
+from microexp.face2d.stage import Face2DParams
+from microexp.features.rois import template_landmarks68
+from microexp.spotting.video import VideoFrame, crop_video
+
+SIZE = (320, 320)
+FACE = template_landmarks68((160, 160)) + 80.0  # a face in the middle of the frame
+
+
+class StubDetector:
+    """Returns the frame's known landmarks (plus jitter) wherever it is asked."""
+
+    def __init__(self, truth: dict[int, np.ndarray | None]):
+        self.truth = truth
+        self.current = None
+
+    def detect_faces_scored(self, gray, scale=1.0):
+        lm = self.truth[int(gray[0, 0])]  # the frame index is written in the corner pixel
+        if lm is None:
+            return []
+        x0, y0 = lm.min(axis=0)
+        x1, y1 = lm.max(axis=0)
+        return [(dlib.rectangle(int(x0), int(y0), int(x1), int(y1)), 1.0)]
+
+    def landmarks_in_box(self, gray, box):
+        lm = self.truth[int(gray[0, 0])]
+        return FACE.copy() if lm is None else lm.copy()
+
+
+def textured(seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    g = cv2.GaussianBlur(rng.random(SIZE).astype(np.float32), (0, 0), 3)
+    return ((g - g.min()) / (g.max() - g.min()) * 200 + 30).astype(np.uint8)
+
+
+def video(n=40, jitter=1.0, blank=(), seed=1):
+    """The face translates slowly (0.3 px a frame); landmarks carry +-jitter px noise."""
+    base = textured()
+    rng = np.random.default_rng(seed)
+    frames, truth = [], {}
+    for i in range(n):
+        shift = np.array([0.3 * i, 0.1 * i])
+        m = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+        img = cv2.warpAffine(base, m, SIZE[::-1], borderMode=cv2.BORDER_REFLECT)
+        if i in blank:
+            img[:] = 0
+            truth[i] = None
+        else:
+            truth[i] = FACE + shift + rng.normal(0, jitter, FACE.shape)
+        img[0, 0] = i
+        frames.append(VideoFrame(100 + i, np.repeat(img[..., None], 3, axis=2), None))
+    return frames, truth
+
+
+def crops_of(frames, truth, smoothing):
+    params = Face2DParams()
+    return crop_video(
+        iter(frames), params, detector=StubDetector(truth), smoothing_frames=smoothing
+    )
+
+
+def test_alignment_follows_the_face_and_smoothing_removes_jitter():
+    frames, truth = video(jitter=0.0)
+    exact = crops_of(frames, truth, 0)
+    g = exact.gray.astype(float)
+    # the face moves 0.3 px a frame; aligned crops stay put (interior, away from the border)
+    assert np.abs(g[-1, 20:-20, 20:-20] - g[0, 20:-20, 20:-20]).mean() < 2.0
+    frames, truth = video(jitter=1.0)
+    noisy = crops_of(frames, truth, 0).gray.astype(float)
+    smooth = crops_of(frames, truth, 3).gray.astype(float)
+    jitter_raw = np.abs(np.diff(noisy[:, 20:-20, 20:-20], axis=0)).mean()
+    jitter_smooth = np.abs(np.diff(smooth[:, 20:-20, 20:-20], axis=0)).mean()
+    assert jitter_smooth < 0.6 * jitter_raw
+
+
+def test_frames_without_face_are_recorded_and_order_is_kept():
+    frames, truth = video(n=30, blank=(10, 11, 12))
+    crops = crops_of(frames, truth, 3)
+    assert crops.frame_numbers.tolist() == list(range(100, 130))
+    assert crops.frames_without_face.tolist() == [110, 111, 112]
+    assert crops.face_found.sum() == 27
+    assert crops.detected[0] and crops.detected[13]  # first frame and re-detection after loss
+    assert np.isnan(crops.landmarks[10]).all() and not np.isnan(crops.landmarks[13]).any()
+    assert crops.gray.shape == (30, 168, 168)
+    assert crops.block_depth is None
