@@ -14,8 +14,9 @@ restarts there.
 Crop (:func:`frame_crop_transform`): the first frame with a face fixes the face box exactly as
 the recognition stage does (similarity on the inner eye corners to their canonical positions,
 ``face2d.crop.face_box``); every later frame is mapped onto it by the similarity that puts its
-stable landmarks (nose bridge, nose, eye corners) on the first frame's -- so head turns and
-drift are removed frame by frame. A frame without a face repeats the last crop (its scores are
+stable landmarks (nose bridge, nose, eye corners), averaged over +- ``smoothing_frames``
+frames, on the first frame's -- so in-plane head motion and drift are removed frame by frame
+(out-of-plane turns are not: a similarity cannot undo a yaw). A frame without a face repeats the last crop (its scores are
 flagged through ``face_found``).
 
 Depth: the registered depth frame (mm; 0 = no data) is warped by the same per-frame similarity
