@@ -16,8 +16,8 @@ the recognition stage does (similarity on the inner eye corners to their canonic
 ``face2d.crop.face_box``); every later frame is mapped onto it by the similarity that puts its
 stable landmarks (nose bridge, nose, eye corners), averaged over +- ``smoothing_frames``
 frames, on the first frame's -- so in-plane head motion and drift are removed frame by frame
-(out-of-plane turns are not: a similarity cannot undo a yaw). A frame without a face repeats the last crop (its scores are
-flagged through ``face_found``).
+(out-of-plane turns are not: a similarity cannot undo a yaw). A frame without a face repeats
+the last crop (its scores are flagged through ``face_found``).
 
 Depth: the registered depth frame (mm; 0 = no data) is warped by the same per-frame similarity
 (nearest neighbour) and reduced to per-block mean depths on the spotters' grid
