@@ -287,9 +287,10 @@ def table_targets() -> list[str]:
 
 
 def excluded_inputs(wildcards) -> list[str]:
-    """Everything that can exclude a sample of the data set: every per-sample output (failure
+    """Everything that can exclude a sample of the data set: the sample sheet (annotation rows
+    recognition cannot use get their failure records there), every per-sample output (failure
     records are written beside them) and the experiments' exclusion lists."""
-    files = face_targets_of(wildcards.dataset)
+    files = [f"{RESULTS}/{wildcards.dataset}/samples.tsv", *face_targets_of(wildcards.dataset)]
     for entry, experiments in CLASSIFY_ENTRIES.items():
         if experiments[0].dataset == wildcards.dataset:
             files.append(entry_outputs(wildcards.dataset, entry, ".excluded.tsv"))
