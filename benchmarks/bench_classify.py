@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from microexp.evaluate.metrics import summarize_scores
+from microexp.learn.metrics import summarize_scores
 from microexp.learn.protocols import kfold_splits, loso_splits, nested_splits
 from microexp.learn.svm import (
     SVMParams,

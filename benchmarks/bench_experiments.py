@@ -37,13 +37,9 @@ from microexp.features.blocks import (
     save_integral,
 )
 from microexp.features.lbptop import lbptop_codes
-from microexp.learn.experiments import (
-    expand_sweep,
-    feature_matrices,
-    load_experiment,
-    run_experiment,
-    run_sweep,
-)
+from microexp.learn.experiments import run_experiment, run_sweep
+from microexp.learn.matrices import feature_matrices, load_experiment
+from microexp.learn.specs import expand_sweep
 
 SEED = 20261122
 N_SUBJECTS = 9

@@ -15,6 +15,7 @@ import yaml
 from snakemake.utils import update_config
 
 from microexp.evaluate import tables
+from microexp.evaluate.formatting import table_html
 from microexp.evaluate.plan import (
     TablePlan,
     build_table,
@@ -37,7 +38,6 @@ from microexp.learn.entries import (
 )
 from microexp.report.captions import Captions, write_captions
 from microexp.report.exclusions import all_exclusions
-from microexp.report.html import table_html
 from tests.unit.test_experiments import (  # noqa: F401  (the module-scoped toy results)
     CURV,
     DATASET,

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-import microexp.learn.experiments as experiments
+import microexp.learn.matrices as matrices_module
+import microexp.learn.specs as specs
 from microexp.face2d.stage import Face2DResult, save_face2d
 from microexp.failures import FailureRecord, save_failed_output
 from microexp.features.blocks import (
@@ -25,25 +26,29 @@ from microexp.features.blocks import (
 from microexp.features.lbptop import lbptop_codes
 from microexp.features.rois import roi_features, roi_masks, template_landmarks68
 from microexp.learn.experiments import (
-    CurvatureFeature,
-    ExperimentSpec,
-    LbptopBlocks,
-    expand_sweep,
-    experiment_labels,
-    experiments_from_config,
-    feature_matrices,
-    feature_matrix,
-    feature_spec,
     fusion_inputs,
     fusion_predictions,
-    lbptop_setting,
-    load_experiment,
-    required_settings,
     run_experiment,
     run_fusion,
     run_sweep,
 )
 from microexp.learn.fusion import alpha_grid, oracle_fusion
+from microexp.learn.matrices import (
+    experiment_labels,
+    feature_matrices,
+    feature_matrix,
+    load_experiment,
+)
+from microexp.learn.specs import (
+    CurvatureFeature,
+    ExperimentSpec,
+    LbptopBlocks,
+    expand_sweep,
+    experiments_from_config,
+    feature_spec,
+    lbptop_setting,
+    required_settings,
+)
 from microexp.learn.svm import SVMParams, probability_columns
 
 DATASET = "toy"
@@ -138,7 +143,7 @@ def test_setting_names_round_trip_and_bad_names_are_refused():
     assert setting.radii == (2, 2, 4) and setting.neighbors == (4, 4, 4)
     assert setting.mapping == "basic" and setting.tim_frames == 120
     assert lbptop_setting({"radii": [1, 1, 2]}).name == LBP
-    assert experiments.curvature_setting(CURV).name == CURV
+    assert specs.curvature_setting(CURV).name == CURV
     with pytest.raises(ValueError, match="not an LBP-TOP setting name"):
         lbptop_setting("lbp_r1")
     with pytest.raises(ValueError, match="unknown LBP-TOP setting keys"):
@@ -180,7 +185,7 @@ def test_dsme3d_block_sweep_gives_231_stable_path_safe_names():
     assert len(set(names)) == 231
     assert names[0] == "blocks_objective__g3x3_o0"
     assert "blocks_objective__g7x10_o30" in names
-    assert all(experiments._NAME.match(n) for n in names)
+    assert all(specs._NAME.match(n) for n in names)
     pairs = {(e.feature.grid, e.feature.overlap) for e in expanded}
     assert pairs == {(g, o) for g in DSME3D_GRIDS for o in DSME3D_OVERLAPS}
     # Adding a value to a list never renames the other experiments.
@@ -285,7 +290,7 @@ def test_feature_matrices_open_each_file_once_for_every_variant(results, monkeyp
         calls.append(Path(path).name)
         return load_integral(path)
 
-    monkeypatch.setattr(experiments, "load_integral", counting_load)
+    monkeypatch.setattr(matrices_module, "load_integral", counting_load)
     matrices = feature_matrices(results, DATASET, samples, [*variants, variants[0]])
     assert sorted(calls) == sorted(s + ".npz" for s in samples if s != FACE2D_FAILED)
     for variant, matrix in zip(variants, matrices, strict=False):

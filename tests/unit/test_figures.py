@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from microexp.evaluate.captions import block_heatmap_caption, fusion_curves_caption, table_caption
 from microexp.evaluate.figures import (
     BEST_CELL_GID,
     best_cell,
@@ -22,13 +23,10 @@ from microexp.failures import FailureRecord, read_failures, write_failure
 from microexp.learn.fusion import alpha_grid, nested_fusion, oracle_fusion
 from microexp.learn.protocols import kfold_splits, loso_splits, nested_splits
 from microexp.report.html import (
-    block_heatmap_caption,
     excluded_samples,
     excluded_samples_caption,
     excluded_samples_html,
     excluded_samples_markdown,
-    fusion_curves_caption,
-    table_caption,
     write_excluded_samples,
 )
 

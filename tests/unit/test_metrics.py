@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, recall_score
 
-from microexp.evaluate.metrics import (
+from microexp.learn.metrics import (
     accuracy,
     confusion_matrix,
     per_class_scores,

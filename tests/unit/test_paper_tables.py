@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from microexp.evaluate import paper
-from microexp.evaluate.metrics import summarize_scores
 from microexp.evaluate.tables import (
     TableContext,
     casme2_table5,
@@ -26,6 +25,7 @@ from microexp.evaluate.tables import (
 )
 from microexp.features.blocks import DSME3D_GRIDS, DSME3D_OVERLAPS
 from microexp.learn.fusion import alpha_grid, oracle_fusion
+from microexp.learn.metrics import summarize_scores
 from microexp.learn.protocols import loso_splits
 
 SCHEMES = {"objective": "objective", "non-objective": "emotion_dsme3d"}

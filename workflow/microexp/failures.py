@@ -19,6 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# The columns of an exclusion list: which sample, at which stage, why. An experiment's list
+# (``scores/{entry}.excluded.tsv``) has these; the report's list adds the file a failure record
+# names (`microexp.report.html.EXCLUSION_LIST_COLUMNS`).
+EXCLUDED_COLUMNS = ["sample", "stage", "reason"]
+
 
 class SampleFailure(Exception):
     """One sample cannot go through a stage. The message says what is wrong and where."""

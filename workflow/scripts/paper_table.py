@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from microexp.evaluate.captions import table_caption
 from microexp.evaluate.plan import (
     build_table,
     read_scores,
@@ -13,7 +14,6 @@ from microexp.evaluate.plan import (
 )
 from microexp.failures import read_failures
 from microexp.report.captions import write_captions
-from microexp.report.html import table_caption
 from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])

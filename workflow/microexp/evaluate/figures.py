@@ -29,9 +29,10 @@ from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from microexp.evaluate.metrics import confusion_matrix, per_fold_scores, per_repeat_scores
-from microexp.evaluate.tables import PaperTable, protocol_label
+from microexp.evaluate.formatting import PaperTable
+from microexp.evaluate.wording import DESCRIPTOR_LABELS, protocol_label
 from microexp.learn.fusion import FusionResult
+from microexp.learn.metrics import confusion_matrix, per_fold_scores, per_repeat_scores
 
 __all__ = [
     "BEST_CELL_GID",
@@ -47,7 +48,6 @@ __all__ = [
 
 BEST_CELL_GID = "best-cell"  # the marker rectangle's gid, so tests can find what was drawn
 _DPI = 120
-_DESCRIPTOR_LABELS = {"si": "SI", "hk": "HK", "si+hk": "SI+HK", "lbptop": "LBP-TOP"}
 _METRIC_NAMES = {"accuracy": "accuracy", "uf1": "UF1", "uar": "UAR"}
 
 
@@ -239,7 +239,7 @@ def write_fusion_curves(
     for k, (descriptor, result) in enumerate(oracle.items()):
         color = palette[k % len(palette)]
         curve = result.curve
-        label = _DESCRIPTOR_LABELS.get(descriptor, descriptor)
+        label = DESCRIPTOR_LABELS.get(descriptor, descriptor)
         y = scale * curve[metric].to_numpy()
         ax.plot(curve["a"], y, color=color, label=f"LBP-TOP + {label}")
         std = scale * curve[f"{metric}_std_over_repeats"].to_numpy()
@@ -266,7 +266,7 @@ def write_fusion_curves(
             ax.text(
                 alphas.max() + 0.01,
                 level,
-                f"nested a ({_DESCRIPTOR_LABELS.get(descriptor, descriptor)}): "
+                f"nested a ({DESCRIPTOR_LABELS.get(descriptor, descriptor)}): "
                 f"{alphas.min():.2f}–{alphas.max():.2f}",
                 va="center",
                 fontsize=7,

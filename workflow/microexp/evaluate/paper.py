@@ -25,8 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
 __all__ = [
     "CASME2",
     "CASME2_TABLE5",
@@ -37,7 +35,6 @@ __all__ = [
     "DSME3D_TABLE12_GAINS",
     "LAYOUT_PAPERS",
     "PUBLISHED_FIGURES",
-    "REFERENCE_FIGURES",
     "PublishedComparison",
     "PublishedFigure",
     "casme2_table5_best",
@@ -45,7 +42,6 @@ __all__ = [
     "format_setting",
     "paper_for_layout",
     "published_for_layout",
-    "reference_figures_table",
 ]
 
 DSME3D = "DSME-3D"
@@ -306,47 +302,6 @@ PUBLISHED_FIGURES: tuple[PublishedFigure, ...] = (
 )
 
 
-# --- SPEC.md 8: reference figures from the field (context for the report, not for tuning) -----
-
-REFERENCE_FIGURES: tuple[PublishedFigure, ...] = (
-    *(
-        PublishedFigure(
-            "MEGC2019", "composite (442 samples, 3 classes)", "three-class", "loso", metric,
-            value, descriptor=method,
-        )
-        for method, uf1, uar in (
-            ("LBP-TOP", 0.5882, 0.5785),
-            ("Bi-WOOF", 0.6296, 0.6227),
-            ("OFF-ApexNet", 0.7196, 0.7096),
-            ("STSTNet", 0.7353, 0.7605),
-        )
-        for metric, value in (("uf1", uf1), ("uar", uar))
-    ),
-    PublishedFigure(
-        "CASME II", "5 classes", "five-class", "loso", "accuracy", 63.41,
-        descriptor="LBP-TOP + SVM",
-    ),
-)  # fmt: skip
-
-
-def reference_figures_table() -> pd.DataFrame:
-    """SPEC.md 8 as a table: source, method, classes, protocol, UF1, UAR, accuracy (%)."""
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for figure in REFERENCE_FIGURES:
-        row = rows.setdefault(
-            (figure.source, figure.descriptor),
-            {
-                "source": figure.source,
-                "method": figure.descriptor,
-                "classes": figure.scheme,
-                "protocol": (figure.protocol or "").upper(),
-                "uf1": float("nan"),
-                "uar": float("nan"),
-                "accuracy": float("nan"),
-            },
-        )
-        row[figure.metric] = figure.value
-    return pd.DataFrame(list(rows.values()))
 
 
 def find_published(

@@ -18,10 +18,27 @@ from typing import Any
 
 import pandas as pd
 
-from microexp.evaluate import figures, tables
+from microexp.evaluate import figures
+from microexp.evaluate.captions import (
+    block_heatmap_caption,
+    confusion_matrix_caption,
+    fold_spread_caption,
+    fusion_curves_caption,
+    radius_heatmap_caption,
+)
+from microexp.evaluate.casme2_tables import casme2_table5
+from microexp.evaluate.dsme3d_tables import dsme3d_block_table, dsme3d_table6, dsme3d_table11
+from microexp.evaluate.formatting import (
+    PaperTable,
+    TableContext,
+    table_html,
+    to_latex,
+    to_markdown,
+    to_tsv,
+)
+from microexp.evaluate.wording import BLOCK_TABLE_NUMBERS, DSME3D_CLASSIFICATIONS
 from microexp.learn.entries import FusionEntry, prediction_path
-from microexp.learn.experiments import ExperimentSpec
-from microexp.report import html
+from microexp.learn.specs import ExperimentSpec
 
 __all__ = [
     "TablePlan",
@@ -34,17 +51,11 @@ __all__ = [
 ]
 
 TABLE_SUFFIXES = ("tsv", "md", "tex", "html")
-_BLOCK_NUMBERS = {
-    ("objective", "loso"): 7,
-    ("objective", "kfold"): 8,
-    ("non-objective", "loso"): 9,
-    ("non-objective", "kfold"): 10,
-}
 
 
 def classification_label(scheme: str) -> str:
     """The paper's name of a scheme (objective / non-objective, DSME-3D 4.3), else its own."""
-    for label, name in tables.DSME3D_CLASSIFICATIONS.items():
+    for label, name in DSME3D_CLASSIFICATIONS.items():
         if name == scheme:
             return label
     return scheme
@@ -103,7 +114,7 @@ def planned_tables(
                     if not chosen:
                         continue
                     label = classification_label(scheme)
-                    number = _BLOCK_NUMBERS.get((label, protocol))
+                    number = BLOCK_TABLE_NUMBERS.get((label, protocol))
                     stem = f"table{number}" if number else "tables7-10"
                     name = f"dsme3d_{stem}_blocks_{label.replace('-', '_')}_{protocol}"
                     add(
@@ -159,16 +170,16 @@ def read_scores(paths: Sequence[str | Path]) -> pd.DataFrame:
 
 
 def build_table(
-    plan: TablePlan, scores: pd.DataFrame, context: tables.TableContext
-) -> tables.PaperTable:
+    plan: TablePlan, scores: pd.DataFrame, context: TableContext
+) -> PaperTable:
     """The plan's PaperTable from a data set's scores (rows of other entries are ignored)."""
     mine = scores[scores["entry"].isin(list(plan.entries))]
     labels = plan.scheme_labels()
     if plan.kind == "radius":
-        return tables.dsme3d_table6(mine, context, schemes=labels, protocols=plan.protocols)
+        return dsme3d_table6(mine, context, schemes=labels, protocols=plan.protocols)
     if plan.kind == "blocks":
         (label,) = labels
-        return tables.dsme3d_block_table(
+        return dsme3d_block_table(
             mine,
             context,
             classification=label,
@@ -176,23 +187,23 @@ def build_table(
             scheme=plan.schemes[0],
         )
     if plan.kind == "lbp_variant":
-        return tables.casme2_table5(
+        return casme2_table5(
             mine, context, scheme=plan.schemes[0], protocol=plan.protocols[0]
         )
     if plan.kind == "fusion":
-        return tables.dsme3d_table11(mine, context, schemes=labels, protocols=plan.protocols)
+        return dsme3d_table11(mine, context, schemes=labels, protocols=plan.protocols)
     raise ValueError(f"no table layout for kind {plan.kind!r}")
 
 
-def write_table_files(table: tables.PaperTable, stem: str | Path) -> dict[str, Path]:
+def write_table_files(table: PaperTable, stem: str | Path) -> dict[str, Path]:
     """``{stem}.tsv``, ``.md``, ``.tex`` and ``.html``."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     renderers = {
-        "tsv": tables.to_tsv,
-        "md": tables.to_markdown,
-        "tex": tables.to_latex,
-        "html": html.table_html,
+        "tsv": to_tsv,
+        "md": to_markdown,
+        "tex": to_latex,
+        "html": table_html,
     }
     written = {}
     for suffix in TABLE_SUFFIXES:
@@ -221,7 +232,7 @@ def _best_experiment(
 
 def write_table_figures(
     plan: TablePlan,
-    table: tables.PaperTable,
+    table: PaperTable,
     scores: pd.DataFrame,
     results_dir: str | Path,
     folder: str | Path,
@@ -234,10 +245,10 @@ def write_table_figures(
     captions: dict[str, str] = {}
     if plan.kind == "blocks":
         figures.write_block_heatmap(table, folder / "heatmap.png")
-        captions["heatmap"] = html.block_heatmap_caption(table)
+        captions["heatmap"] = block_heatmap_caption(table)
     elif plan.kind in ("radius", "lbp_variant"):
         figures.write_radius_heatmap(table, folder / "heatmap.png")
-        captions["heatmap"] = html.radius_heatmap_caption(table)
+        captions["heatmap"] = radius_heatmap_caption(table)
     if plan.kind != "fusion":
         best = _best_experiment(plan, scores)
         if best is not None:
@@ -254,7 +265,7 @@ def write_table_figures(
                 protocol=str(best["protocol"]),
                 n_folds=n_folds,
             )
-            captions["confusion"] = html.confusion_matrix_caption(
+            captions["confusion"] = confusion_matrix_caption(
                 plan.dataset,
                 classification,
                 str(best["protocol"]),
@@ -268,11 +279,11 @@ def write_table_figures(
 
 def table_context(
     dataset: str, layout: str, failures: pd.DataFrame, notes: Sequence[str] = ()
-) -> tables.TableContext:
+) -> TableContext:
     """Header facts: the samples that failed a stage (counted once each) and where they are
     listed with their reasons."""
     n_failed = int(failures["sample"].nunique()) if len(failures) else 0
-    return tables.TableContext(
+    return TableContext(
         dataset=dataset,
         layout=layout,
         n_excluded=n_failed,
@@ -314,7 +325,7 @@ def write_fusion_figures(
     starred, nested a per outer fold), the confusion matrix of the fused predictions with the
     nested a for the descriptor whose nested accuracy is best, and the per-fold spread of
     LBP-TOP alone, each descriptor alone and each nested fusion. Returns captions by name."""
-    from microexp.evaluate.metrics import per_repeat_scores
+    from microexp.learn.metrics import per_repeat_scores
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -337,7 +348,7 @@ def write_fusion_figures(
             metric=entry.criterion,
             n_folds=n_folds,
         )
-        captions[f"curves_{stem}"] = html.fusion_curves_caption(
+        captions[f"curves_{stem}"] = fusion_curves_caption(
             entry.dataset,
             classification,
             protocol,
@@ -359,7 +370,7 @@ def write_fusion_figures(
             protocol=protocol,
             n_folds=n_folds,
         )
-        captions[f"confusion_{stem}"] = html.confusion_matrix_caption(
+        captions[f"confusion_{stem}"] = confusion_matrix_caption(
             entry.dataset,
             classification,
             protocol,
@@ -381,7 +392,7 @@ def write_fusion_figures(
             protocol=protocol,
             n_folds=n_folds,
         )
-        captions[f"spread_{stem}"] = html.fold_spread_caption(
+        captions[f"spread_{stem}"] = fold_spread_caption(
             entry.dataset,
             classification,
             protocol,

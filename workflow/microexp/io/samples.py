@@ -428,3 +428,26 @@ def write_sample_sheet(
     summary_json.parent.mkdir(parents=True, exist_ok=True)
     summary_json.write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return sheet
+
+
+_TEXT_COLUMNS = (
+    "dataset",
+    "subject",
+    "sample",
+    "video",
+    "expression_type",
+    "type_by_rule",
+    "aus",
+    "aus_raw",
+    "objective_class",
+    "emotion",
+    "source",
+)
+
+
+def read_samples_tsv(path: str | Path) -> pd.DataFrame:
+    """``results/{dataset}/samples.tsv`` as written by ingest (``NA`` marks a missing value);
+    text columns stay text (objective class "1" is not the number 1, subject "01" not 1)."""
+    header = pd.read_csv(path, sep="\t", nrows=0).columns
+    dtypes = {c: "string" for c in _TEXT_COLUMNS if c in header}
+    return pd.read_csv(path, sep="\t", dtype=dtypes, keep_default_na=False, na_values=["NA", ""])

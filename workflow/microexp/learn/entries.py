@@ -33,19 +33,17 @@ from typing import Any
 
 import pandas as pd
 
-from microexp.evaluate.tables import fusion_scores, setting_scores
 from microexp.features.sample import CurvatureSetting, LbptopSetting
-from microexp.learn.experiments import (
+from microexp.learn.experiments import fusion_inputs, run_fusion, run_sweep
+from microexp.learn.fusion import NestedFusionRun, alpha_grid
+from microexp.learn.scores import fusion_scores, setting_scores
+from microexp.learn.specs import (
     CURVATURE_DESCRIPTORS,
     DEFAULT_EXPRESSION_TYPES,
     ExperimentSpec,
     experiments_from_config,
-    fusion_inputs,
     required_settings,
-    run_fusion,
-    run_sweep,
 )
-from microexp.learn.fusion import NestedFusionRun, alpha_grid
 
 __all__ = [
     "FusionEntry",

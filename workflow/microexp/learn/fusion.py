@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from microexp.evaluate.metrics import METRICS, scores_from_confusion
+from microexp.learn.metrics import METRICS, scores_from_confusion
 from microexp.learn.protocols import default_inner_protocol, nested_splits
 from microexp.learn.svm import (
     SVMParams,
