@@ -1,6 +1,6 @@
 """Benchmark: the 3D face stage (filter, deproject, crop, ICP) for speed and accuracy.
 
-SPEC.md 4; DSME-3D 4.1.2. Clips come from the face phantom (`microexp.cloud3d.phantom`): a
+SPEC.md 4; DSME-3D 4.1.2. Clips come from the face phantom (`microexp.testing.phantom`): a
 face-like surface at ~550 mm ray-cast through a D415-like 848 x 480 camera, 0.6 mm depth noise,
 1 mm quantisation, dropout holes, 0.7 px landmark jitter, under known head motions of at most
 2 deg and 3 mm about a pivot 90 mm behind the face.
@@ -53,14 +53,15 @@ from microexp.cloud3d.icp import (
     source_cloud,
 )
 from microexp.cloud3d.landmarks3d import NOSE_TIP, landmarks_to_3d
-from microexp.cloud3d.phantom import (
+from microexp.cloud3d.result import Cloud3DResult
+from microexp.cloud3d.stage import Cloud3DParams, process_clip
+from microexp.synthetic.motion import HeadTrajectory
+from microexp.testing.phantom import (
     FacePhantom,
     PhantomClip,
     random_motions,
     render_phantom_clip,
 )
-from microexp.cloud3d.stage import Cloud3DParams, Cloud3DResult, process_clip
-from microexp.synthetic.motion import HeadTrajectory
 
 CAMERA = Intrinsics(848, 480, 600.0, 600.0, 423.5, 239.5)
 PHANTOM = FacePhantom()

@@ -52,7 +52,8 @@ from microexp.face2d.crop import warp_clip
 from microexp.face2d.detector import LandmarkDetector
 from microexp.face2d.landmarks import INNER_EYE_CORNERS, interocular_distance
 from microexp.face2d.qc import plot_face2d_qc
-from microexp.face2d.stage import Face2DParams, Face2DResult, align_and_crop, process_clip
+from microexp.face2d.result import Face2DResult
+from microexp.face2d.stage import Face2DParams, align_and_crop, process_clip
 from microexp.face2d.track import (
     _face_patch,
     _normalised,

@@ -46,7 +46,7 @@ def _noisy_frames(n: int) -> Iterator[Any]:
     """Fixture frames with deterministic camera-like noise, generated one at a time."""
     import dataclasses
 
-    from microexp.synthetic.recording import iter_fixture_frames
+    from microexp.testing.recordings import iter_fixture_frames
 
     rng = np.random.default_rng(SEED)
     for f in iter_fixture_frames(n, WIDTH, HEIGHT, fps=FPS):
@@ -57,7 +57,8 @@ def _noisy_frames(n: int) -> Iterator[Any]:
 
 
 def _phase_write(path: str, frames: int) -> dict[str, Any]:
-    from microexp.synthetic.recording import fixture_intrinsics, write_recording
+    from microexp.synthetic.recording import write_recording
+    from microexp.testing.recordings import fixture_intrinsics
 
     start = time.perf_counter()
     summary = write_recording(

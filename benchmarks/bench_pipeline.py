@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from microexp.synthetic.evaluation import run_accuracy
+from microexp.testing.accuracy import run_accuracy
 
 #: stage -> folder of its benchmark files under results/benchmarks/
 STAGES = {

@@ -3,11 +3,12 @@
 Real D415 databases were recorded as ROS1 `.bag` files (SDK < 2.58); the pinned SDK records only
 ROS2 `.db3`. This script must therefore run under an old pyrealsense2 (see
 tools/make-bag-fixture.sh, which makes a throwaway environment for it). It writes the frames of
-`microexp.synthetic.recording.fixture_frames` with the package's own writer, so the tests can
+`microexp.testing.recordings.fixture_frames` with the package's own writer, so the tests can
 regenerate the expected content and compare exactly.
 
 The old environment has only numpy and pyrealsense2: the package is put on `sys.path` (it is
-not installed there) and only its writer, which needs nothing else, is imported.
+not installed there) and only its writer and the fixture frames, which need nothing else, are
+imported.
 
     python tools/make_bag_fixture.py [--frames 8] [--width 64] [--height 48] [OUT.bag]
 """
@@ -24,9 +25,12 @@ DEFAULT_OUT = ROOT / "tests" / "fixtures" / "realsense" / "d415_like_64x48.bag"
 
 
 def load_writer():
-    """The recording module, from the source tree (the package is not installed here)."""
+    """The writer and the fixture frames, from the source tree (the package is not installed
+    here)."""
     sys.path.insert(0, str(ROOT / "workflow"))
-    return importlib.import_module("microexp.synthetic.recording")
+    recording = importlib.import_module("microexp.synthetic.recording")
+    fixtures = importlib.import_module("microexp.testing.recordings")
+    return recording, fixtures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--height", type=int, default=48)
     args = parser.parse_args(argv)
-    rec = load_writer()
+    rec, fixtures = load_writer()
     version = rec.sdk_version()
     if version is None or version[:2] >= rec.FIRST_DB3_SDK:
         print(
@@ -44,11 +48,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    frames = rec.fixture_frames(args.frames, args.width, args.height)
+    frames = fixtures.fixture_frames(args.frames, args.width, args.height)
     summary = rec.write_recording(
         args.out,
         iter(frames),
-        color_intrinsics=rec.fixture_intrinsics(args.width, args.height),
+        color_intrinsics=fixtures.fixture_intrinsics(args.width, args.height),
         depth_scale=0.001,
         fps=60,
         compress=True,

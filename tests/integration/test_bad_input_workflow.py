@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from microexp.io.clips import load_clip
-from microexp.synthetic.recording import fixture_frames, fixture_intrinsics, write_recording
+from microexp.synthetic.recording import write_recording
 from microexp.synthetic.sheet import write_generic_sheet
+from microexp.testing.recordings import fixture_frames, fixture_intrinsics
 
 from .conftest import ROOT, run_snakemake
 

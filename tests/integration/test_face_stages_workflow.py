@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from microexp.cloud3d.stage import load_cloud3d
-from microexp.face2d.stage import load_face2d
+from microexp.cloud3d.result import load_cloud3d
+from microexp.face2d.result import load_face2d
 from microexp.features.blocks import block_features, load_integral
 from microexp.io.clips import load_clip
 from microexp.synthetic.motion import rotation_angle_deg

@@ -77,7 +77,8 @@ def test_every_content_difference_is_reported(trees, path, change):
 
 
 def test_recordings_compare_by_frames(tmp_path):
-    from microexp.synthetic.recording import fixture_frames, fixture_intrinsics, write_recording
+    from microexp.synthetic.recording import write_recording
+    from microexp.testing.recordings import fixture_frames, fixture_intrinsics
 
     first, second = tmp_path / "a", tmp_path / "b"
     for root in (first, second):

@@ -8,7 +8,6 @@ import pytest
 from microexp.features.blocks import (
     DSME3D_GRIDS,
     DSME3D_OVERLAPS,
-    block_bounds,
     block_feature_variants,
     block_features,
     block_grid,
@@ -20,6 +19,7 @@ from microexp.features.blocks import (
     window_counts,
 )
 from microexp.features.lbptop import lbp_mapping, lbptop, lbptop_codes
+from microexp.grids import block_bounds
 
 
 def test_block_bounds_by_hand():

@@ -1,6 +1,6 @@
 """The 3D face stage against exact truth, its file contract and its failures (SPEC.md 4).
 
-The phantom (microexp.cloud3d.phantom) is a face-like surface at ~550 mm, ray-cast through the
+The phantom (microexp.testing.phantom) is a face-like surface at ~550 mm, ray-cast through the
 camera under known rigid head motions (<= 2 deg, <= 3 mm, about a pivot 90 mm behind the face)
 with D415-like noise (0.6 mm), 1 mm quantisation, dropout holes and 0.7 px landmark jitter.
 Recovered transforms must match the truth to < 0.3 deg and < 0.5 mm (translation measured at the
@@ -18,17 +18,12 @@ import pytest
 from microexp.cloud3d.deproject import Intrinsics
 from microexp.cloud3d.filters import DepthFilterParams, HoleFillingParams, TemporalFilterParams
 from microexp.cloud3d.icp import IcpParams, apply_transform, rotation_angle_deg
-from microexp.cloud3d.phantom import FacePhantom, random_motions, render_phantom_clip
 from microexp.cloud3d.qc import plot_cloud3d_qc
-from microexp.cloud3d.stage import (
-    Cloud3DParams,
-    load_cloud3d,
-    process_clip,
-    save_cloud3d,
-    write_ply,
-)
+from microexp.cloud3d.result import load_cloud3d, save_cloud3d
+from microexp.cloud3d.stage import Cloud3DParams, process_clip, write_ply
 from microexp.failures import SampleFailure
 from microexp.synthetic.motion import HeadTrajectory
+from microexp.testing.phantom import FacePhantom, random_motions, render_phantom_clip
 
 CAMERA = Intrinsics(848, 480, 600.0, 600.0, 423.5, 239.5)
 PHANTOM = FacePhantom()

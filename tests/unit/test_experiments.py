@@ -13,7 +13,7 @@ import yaml
 
 import microexp.learn.matrices as matrices_module
 import microexp.learn.specs as specs
-from microexp.face2d.stage import Face2DResult, save_face2d
+from microexp.face2d.result import Face2DResult, save_face2d
 from microexp.failures import FailureRecord, save_failed_output
 from microexp.features.blocks import (
     DSME3D_GRIDS,

@@ -18,7 +18,8 @@ import pytest
 from microexp.face2d.align import apply_affine, eye_corner_alignment, similarity_parameters
 from microexp.face2d.landmarks import INNER_EYE_CORNERS, interocular_distance
 from microexp.face2d.qc import plot_face2d_qc
-from microexp.face2d.stage import Face2DParams, load_face2d, process_clip, save_face2d
+from microexp.face2d.result import load_face2d, save_face2d
+from microexp.face2d.stage import Face2DParams, process_clip
 from microexp.face2d.track import box_iou
 from microexp.failures import SampleFailure
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from microexp.face2d.stage import Face2DResult
+from microexp.face2d.result import Face2DResult
 from microexp.failures import SampleFailure
 from microexp.features.blocks import block_features
 from microexp.features.lbptop import lbptop

@@ -19,8 +19,8 @@ from microexp.cloud3d.icp import (
     source_cloud,
 )
 from microexp.cloud3d.landmarks3d import NOSE_TIP
-from microexp.cloud3d.phantom import FacePhantom
 from microexp.synthetic.motion import rigid_motion
+from microexp.testing.phantom import FacePhantom
 
 PINHOLE = Intrinsics(848, 480, 600.0, 600.0, 423.5, 239.5)
 PHANTOM = FacePhantom()

@@ -19,12 +19,9 @@ from microexp.failures import SampleFailure, read_failures
 from microexp.io.annotations import AnnotationError
 from microexp.io.clips import extract_clip, load_clip, save_clip
 from microexp.io.samples import read_sample_sheet, write_sample_sheet
-from microexp.synthetic.recording import (
-    fixture_frames,
-    fixture_intrinsics,
-    write_recording,
-)
+from microexp.synthetic.recording import write_recording
 from microexp.synthetic.sheet import write_generic_sheet
+from microexp.testing.recordings import fixture_frames, fixture_intrinsics
 
 FIXTURE_BAG = Path(__file__).resolve().parents[1] / "fixtures" / "realsense" / "d415_like_64x48.bag"
 W, H, N = 64, 48, 8

@@ -12,6 +12,8 @@ import pytest
 
 rs = pytest.importorskip("pyrealsense2")
 
+from microexp.camera import Intrinsics  # noqa: E402
+from microexp.io.containers import frame_counts  # noqa: E402
 from microexp.io.realsense import (  # noqa: E402 - after the importorskip
     DepthRegistration,
     RecordingError,
@@ -20,13 +22,8 @@ from microexp.io.realsense import (  # noqa: E402 - after the importorskip
     read_recording,
     recording_info,
 )
-from microexp.synthetic.recording import (  # noqa: E402
-    Intrinsics,
-    fixture_frames,
-    fixture_intrinsics,
-    frame_counts,
-    write_recording,
-)
+from microexp.synthetic.recording import write_recording  # noqa: E402
+from microexp.testing.recordings import fixture_frames, fixture_intrinsics  # noqa: E402
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "realsense"
 BAG_FIXTURE = FIXTURES / "d415_like_64x48.bag"
@@ -355,9 +352,9 @@ def test_reader_registers_depth_with_recorded_extrinsics(tmp_path: Path) -> None
 
 
 def test_stalled_playback_raises_instead_of_hanging(db3: Path, monkeypatch) -> None:
-    from microexp.io import realsense
+    from microexp.io import playback
 
-    monkeypatch.setattr(realsense._Playback, "start", lambda self, streams: None)
+    monkeypatch.setattr(playback.Playback, "start", lambda self, streams: None)
     with pytest.raises(RecordingError, match=r"clip\.db3: playback stalled"):
         read_recording(db3, stall_timeout_s=0.5)
 

@@ -6,8 +6,9 @@ for people to open."""
 from pathlib import Path
 
 from microexp.cloud3d.qc import plot_cloud3d_qc
-from microexp.cloud3d.stage import Cloud3DParams, process_clip, save_cloud3d, write_ply
-from microexp.face2d.stage import load_face2d
+from microexp.cloud3d.result import save_cloud3d
+from microexp.cloud3d.stage import Cloud3DParams, process_clip, write_ply
+from microexp.face2d.result import load_face2d
 from microexp.failures import run_sample_stage, upstream_failure
 from microexp.io.clips import load_clip
 from microexp.report.pictures import failure_picture

@@ -1,7 +1,7 @@
 """Rule curvature: onset/apex face clouds + 2D weights -> weighted SI and HK descriptors."""
 
-from microexp.cloud3d.stage import load_cloud3d
-from microexp.face2d.stage import load_face2d
+from microexp.cloud3d.result import load_cloud3d
+from microexp.face2d.result import load_face2d
 from microexp.failures import run_sample_stage
 from microexp.features.sample import curvature_features, save_curvature
 from microexp.runlog import rule_logger

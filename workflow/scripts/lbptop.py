@@ -1,6 +1,6 @@
 """Rule lbptop: aligned gray volume -> LBP-TOP integral histograms for one code setting."""
 
-from microexp.face2d.stage import load_face2d
+from microexp.face2d.result import load_face2d
 from microexp.failures import run_sample_stage
 from microexp.features.blocks import save_integral
 from microexp.features.sample import lbptop_integral

@@ -3,7 +3,7 @@ of every setting of a sweep's batch (one output file per setting, as rule lbptop
 
 from pathlib import Path
 
-from microexp.face2d.stage import load_face2d
+from microexp.face2d.result import load_face2d
 from microexp.failures import run_sample_stage
 from microexp.features.blocks import save_integral
 from microexp.features.sample import lbptop_integral

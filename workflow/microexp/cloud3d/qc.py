@@ -18,7 +18,7 @@ matplotlib.use("Agg")  # no display on cluster nodes
 import matplotlib.pyplot as plt
 import numpy as np
 
-from microexp.cloud3d.stage import Cloud3DResult
+from microexp.cloud3d.result import Cloud3DResult
 
 __all__ = ["plot_cloud3d_qc"]
 

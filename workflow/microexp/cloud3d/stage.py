@@ -39,6 +39,7 @@ from microexp.cloud3d.icp import (
     source_cloud,
 )
 from microexp.cloud3d.landmarks3d import NOSE_TIP, landmarks_to_3d
+from microexp.cloud3d.result import Cloud3DResult, load_cloud3d, save_cloud3d
 from microexp.failures import SampleFailure
 
 __all__ = [
@@ -92,55 +93,6 @@ class Cloud3DParams:
         d = asdict(self)
         d["icp"]["stable_landmarks"] = list(self.icp.stable_landmarks)
         return d
-
-
-@dataclass
-class Cloud3DResult:
-    """One clip's registered face clouds and landmarks (all coordinates in mm, frame-0 camera).
-
-    points (N, 3) float32 and colors (N, 3) uint8 (or None) are all frames' face points
-    concatenated; frame t's are points[offsets[t]:offsets[t + 1]] (offsets (T + 1,) int64).
-    landmarks3d (T, 68, 3) are registered (NaN where no depth was found);
-    landmarks3d_camera are the same before registration. transforms (T, 4, 4) map frame-t
-    points onto frame 0 (transforms[0] = identity); landmark_transforms are the coarse poses
-    from the stable landmarks (NaN where there were too few). fitness / inlier_rmse per frame
-    (frame 0: 1 and 0). The rest summarises the depth for QC: the share of holes in the box
-    around the inner-face landmarks before and after filtering, the number of face points per
-    frame (before `keep_points`), landmark_depth_count (T, 68) valid depths found per landmark
-    (0 = none, its 3D landmark is NaN), and the raw and filtered depth (uint16, depth units)
-    in frame `qc_frame` of the box around all 68 landmarks plus 20 px, whose image position
-    is `qc_box` (row0, row1, col0, col1).
-    """
-
-    points: np.ndarray
-    offsets: np.ndarray
-    colors: np.ndarray | None
-    landmarks3d: np.ndarray
-    landmarks3d_camera: np.ndarray
-    landmark_depth_count: np.ndarray
-    transforms: np.ndarray
-    landmark_transforms: np.ndarray
-    fitness: np.ndarray
-    inlier_rmse: np.ndarray
-    face_hole_fraction_raw: np.ndarray
-    face_hole_fraction_filtered: np.ndarray
-    face_point_count: np.ndarray
-    qc_frame: int
-    qc_box: np.ndarray
-    qc_depth_raw: np.ndarray
-    qc_depth_filtered: np.ndarray
-    depth_scale: float
-    params_json: str = "{}"
-
-    @property
-    def n_frames(self) -> int:
-        return len(self.offsets) - 1
-
-    def frame_points(self, t: int) -> np.ndarray:
-        return self.points[self.offsets[t] : self.offsets[t + 1]]
-
-    def frame_colors(self, t: int) -> np.ndarray | None:
-        return None if self.colors is None else self.colors[self.offsets[t] : self.offsets[t + 1]]
 
 
 # ------------------------------------------------------------------------------ checks
@@ -413,51 +365,6 @@ def _register_clip(
     )
 
 
-# ------------------------------------------------------------------------------ files
-
-_ARRAYS = (
-    "points",
-    "offsets",
-    "landmarks3d",
-    "landmarks3d_camera",
-    "landmark_depth_count",
-    "transforms",
-    "landmark_transforms",
-    "fitness",
-    "inlier_rmse",
-    "face_hole_fraction_raw",
-    "face_hole_fraction_filtered",
-    "face_point_count",
-    "qc_box",
-    "qc_depth_raw",
-    "qc_depth_filtered",
-)
-
-
-def save_cloud3d(path: str | os.PathLike[str], result: Cloud3DResult) -> None:
-    """Write `results/{dataset}/cloud3d/{sample}.npz` (compressed; colors only when present)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {name: getattr(result, name) for name in _ARRAYS}
-    if result.colors is not None:
-        arrays["colors"] = result.colors
-    arrays["qc_frame"] = np.array(result.qc_frame)
-    arrays["depth_scale"] = np.array(result.depth_scale)
-    arrays["params_json"] = np.array(result.params_json)
-    # savez appends ".npz" to names without it; write to the exact path through a handle.
-    with open(path, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
-
-
-def load_cloud3d(path: str | os.PathLike[str]) -> Cloud3DResult:
-    """Read what `save_cloud3d` wrote."""
-    with np.load(Path(path), allow_pickle=False) as data:
-        values: dict[str, Any] = {name: data[name] for name in _ARRAYS}
-        values["colors"] = data["colors"] if "colors" in data.files else None
-        values["qc_frame"] = int(data["qc_frame"])
-        values["depth_scale"] = float(data["depth_scale"])
-        values["params_json"] = str(data["params_json"])
-    return Cloud3DResult(**values)
 
 
 def write_ply(

@@ -22,8 +22,8 @@ import numpy as np
 from microexp.face2d.align import apply_affine, invert_affine
 from microexp.face2d.crop import BLOCK_LAYOUT, layout_lines, mean_difference_image
 from microexp.face2d.landmarks import INNER_EYE_CORNERS, LANDMARKS49
-from microexp.face2d.stage import Face2DResult
-from microexp.features.blocks import block_bounds
+from microexp.face2d.result import Face2DResult
+from microexp.grids import block_bounds
 
 __all__ = ["QC_FEATURE_GRID", "plot_face2d_qc"]
 

@@ -15,10 +15,8 @@ first frame, a face too small, a face or crop cut by the image border, a face lo
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -36,6 +34,7 @@ from microexp.face2d.crop import (
 )
 from microexp.face2d.detector import LandmarkDetector
 from microexp.face2d.landmarks import LANDMARKS49, inner_eye_distance
+from microexp.face2d.result import Face2DResult, load_face2d, save_face2d
 from microexp.face2d.track import LandmarkTrack, TrackingParams, track_landmarks
 from microexp.failures import SampleFailure
 
@@ -128,52 +127,6 @@ class Face2DParams:
         d["canonical_eye_corners"] = [list(p) for p in self.canonical_eye_corners]
         d["crop"]["output_size"] = list(self.crop.output_size)
         return d
-
-
-@dataclass
-class Face2DResult:
-    """One clip's 2D face data (T frames; coordinates x = column, y = row).
-
-    landmarks68 (T, 68, 2): raw landmarks on the unaligned image (what the 3D stage needs).
-    landmarks49_index (49,): the 68-point indices of the 49-point set (SPEC.md 3.1).
-    detected (T,) bool: frames where the HOG detector placed the box (0 and re-detections);
-    detection_score (T,): its score there, NaN on tracked frames; landmark_jump (T,) (in
-    first-frame inner-eye-corner distances) and appearance_ncc (T,): per-frame fit quality.
-    similarity (2, 3): image -> aligned frame (non-reflective; from the first frame's 39, 42).
-    crop_box (4,): x0, y0, x1, y1 of the face box in the aligned frame; crop_units (2,): its
-    u_x, u_y. crop_transform (2, 3): image -> output crop (similarity, then box -> output).
-    aligned_gray (T, h, w) uint8: the cropped gray volume; aligned_landmarks (T, 68, 2): the
-    landmarks in its pixel coordinates. onset, apex: clip indices; params_json: the parameters.
-    """
-
-    landmarks68: np.ndarray
-    landmarks49_index: np.ndarray
-    detected: np.ndarray
-    detection_score: np.ndarray
-    landmark_jump: np.ndarray
-    appearance_ncc: np.ndarray
-    similarity: np.ndarray
-    crop_box: np.ndarray
-    crop_units: np.ndarray
-    crop_transform: np.ndarray
-    aligned_gray: np.ndarray
-    aligned_landmarks: np.ndarray
-    onset: int
-    apex: int
-    params_json: str = "{}"
-
-    @property
-    def n_frames(self) -> int:
-        return len(self.landmarks68)
-
-    @property
-    def redetected_frames(self) -> np.ndarray:
-        """Frames after the first where the face had to be detected again."""
-        return np.flatnonzero(self.detected[1:]) + 1
-
-    @property
-    def crop_size(self) -> tuple[int, int]:
-        return tuple(self.aligned_gray.shape[1:])
 
 
 # ------------------------------------------------------------------------------ checks
@@ -326,42 +279,5 @@ def process_clip(
     )
 
 
-# ------------------------------------------------------------------------------ files
-
-_ARRAYS = (
-    "landmarks68",
-    "landmarks49_index",
-    "detected",
-    "detection_score",
-    "landmark_jump",
-    "appearance_ncc",
-    "similarity",
-    "crop_box",
-    "crop_units",
-    "crop_transform",
-    "aligned_gray",
-    "aligned_landmarks",
-)
 
 
-def save_face2d(path: str | os.PathLike[str], result: Face2DResult) -> None:
-    """Write ``results/{dataset}/face2d/{sample}.npz`` (compressed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {name: np.asarray(getattr(result, name)) for name in _ARRAYS}
-    arrays["onset"] = np.array(result.onset)
-    arrays["apex"] = np.array(result.apex)
-    arrays["params_json"] = np.array(result.params_json)
-    # savez appends ".npz" to names without it; write to the exact path through a handle.
-    with open(path, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
-
-
-def load_face2d(path: str | os.PathLike[str]) -> Face2DResult:
-    """Read what ``save_face2d`` wrote."""
-    with np.load(Path(path), allow_pickle=False) as data:
-        values: dict[str, Any] = {name: data[name] for name in _ARRAYS}
-        values["onset"] = int(data["onset"])
-        values["apex"] = int(data["apex"])
-        values["params_json"] = str(data["params_json"])
-    return Face2DResult(**values)

@@ -49,6 +49,7 @@ import numpy as np
 from numba import njit
 
 from microexp.features.lbptop import PlaneCodes, lbp_mapping
+from microexp.grids import block_bounds
 
 # DSME-3D studies "33 kinds of blocks from 3 x 3 to 8 x 10" without listing them. Choice:
 # rows 3..8 with rows <= cols <= 10 gives exactly 33 grids and contains every grid the paper
@@ -59,32 +60,6 @@ DSME3D_GRIDS: tuple[tuple[int, int], ...] = tuple(
 DSME3D_OVERLAPS: tuple[int, ...] = (0, 5, 10, 15, 20, 25, 30)
 
 INTEGRAL_FORMAT_VERSION = 1
-
-
-def block_bounds(length: int, n_blocks: int, overlap: int) -> np.ndarray:
-    """(n_blocks, 2) half-open pixel ranges [start, stop) of blocks along one axis.
-
-    start_j = floor(j (L - o) / n + 1/2), stop_j = start_{j+1} + o (module docstring).
-    """
-    return np.array(_block_bounds(int(length), int(n_blocks), int(overlap)), dtype=np.intp)
-
-
-@functools.cache
-def _block_bounds(length: int, n_blocks: int, overlap: int) -> tuple[tuple[int, int], ...]:
-    if n_blocks < 1:
-        raise ValueError(f"number of blocks must be >= 1, got {n_blocks}")
-    if overlap < 0:
-        raise ValueError(f"overlap must be >= 0 pixels, got {overlap}")
-    if length - overlap < n_blocks:
-        raise ValueError(
-            f"cannot split {length} pixels into {n_blocks} blocks overlapping by {overlap}: "
-            f"needs length - overlap >= blocks"
-        )
-    # Exact integer arithmetic for floor(j (L - o) / n + 1/2).
-    starts = [
-        (2 * j * (length - overlap) + n_blocks) // (2 * n_blocks) for j in range(n_blocks + 1)
-    ]
-    return tuple((starts[j], starts[j + 1] + overlap) for j in range(n_blocks))
 
 
 def block_grid(crop_shape: tuple[int, int], grid: tuple[int, int], overlap: int) -> np.ndarray:

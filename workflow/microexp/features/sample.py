@@ -34,8 +34,8 @@ from microexp.features.lbptop import axis_borders, lbptop_codes
 from microexp.features.tim import tim
 
 if TYPE_CHECKING:  # types only: importing cloud3d.stage loads open3d (~1 s per lbptop job)
-    from microexp.cloud3d.stage import Cloud3DResult
-    from microexp.face2d.stage import Face2DResult
+    from microexp.cloud3d.result import Cloud3DResult
+    from microexp.face2d.result import Face2DResult
 
 
 def _number(value: float) -> str:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from microexp.face2d.stage import load_face2d
+from microexp.face2d.result import load_face2d
 from microexp.failures import EXCLUDED_COLUMNS, FailureRecord, upstream_failure
 from microexp.features.blocks import (
     IntegralHistograms,

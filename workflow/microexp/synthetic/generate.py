@@ -225,7 +225,8 @@ def write_sample_recording(
     intrinsics: Intrinsics,
 ) -> list[SyntheticFrame]:
     """Write the sample's video as a RealSense recording; return the frames' truth."""
-    from microexp.synthetic.recording import CaptureFrame, write_recording
+    from microexp.io.containers import CaptureFrame
+    from microexp.synthetic.recording import write_recording
 
     kept: list[SyntheticFrame] = []
 

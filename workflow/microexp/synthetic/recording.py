@@ -6,21 +6,19 @@ exactly what `microexp.io.realsense` reads back from a real capture. The frames 
 pyrealsense2's own `software_device` + `recorder`, so the file is written by the SDK itself:
 ROS2 `.db3` with SDK >= 2.58 (the only format those versions record) and ROS1 `.bag` before.
 
-This module needs only numpy, pyrealsense2 and `microexp.camera`:
+This module needs only numpy, pyrealsense2, `microexp.camera` and `microexp.io.containers`:
 `tools/make_bag_fixture.py` runs it under an old SDK in a throwaway environment to produce the
-`.bag` fixture, where the rest of the package's dependencies are not installed. For the same
-reason the value type shared with the reader (`CaptureFrame`) and the container index readers
-(`frame_counts`) live here and `microexp.io.realsense` imports them.
+`.bag` fixture, where the rest of the package's dependencies are not installed. The value type
+shared with the reader (`CaptureFrame`) and the container index readers (`frame_counts`) are in
+`microexp.io.containers`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sqlite3
-import struct
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,51 +26,14 @@ from typing import Any
 import numpy as np
 
 from microexp.camera import Intrinsics
+from microexp.io.containers import CaptureFrame, container_of, frame_counts
 
 #: SDK versions from this one on record only ROS2 `.db3`; older ones only ROS1 `.bag`.
 FIRST_DB3_SDK = (2, 58)
 
-_BAG_MAGIC = b"#ROSBAG V2.0\n"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-# Image topics: /device_0/sensor_<i>/<Stream>_<index>/image/data[/compressed|/compressedDepth]
-_IMAGE_TOPIC = re.compile(r"^/device_\d+/sensor_\d+/([A-Za-z]+)_(\d+)/image/data(/\w+)?$")
-
 
 class RecordingWriteError(RuntimeError):
     """The SDK did not write what it was given (missing frames, wrong container)."""
-
-
-@dataclass(frozen=True)
-class CaptureFrame:
-    """One color + depth frame pair of a capture.
-
-    color: (H, W, 3) uint8 RGB; depth: (H, W) uint16 in depth units (or None, and likewise
-    color, to leave that stream's frame out, as a camera that dropped it would).
-    `frame_number` and `timestamp_ms` are the color frame's (hardware clock, milliseconds);
-    the depth frame carries its own when `depth_frame_number` / `depth_timestamp_ms` are given
-    (a real D415 counts the two sensors separately), else the color ones.
-    """
-
-    color: np.ndarray | None
-    depth: np.ndarray | None
-    frame_number: int
-    timestamp_ms: float
-    depth_frame_number: int | None = None
-    depth_timestamp_ms: float | None = None
-
-    @property
-    def depth_number(self) -> int:
-        """Frame number the depth frame carries."""
-        if self.depth_frame_number is None:
-            return int(self.frame_number)
-        return int(self.depth_frame_number)
-
-    @property
-    def depth_time_ms(self) -> float:
-        """Timestamp (ms) the depth frame carries."""
-        if self.depth_timestamp_ms is None:
-            return float(self.timestamp_ms)
-        return float(self.depth_timestamp_ms)
 
 
 @dataclass(frozen=True)
@@ -104,17 +65,6 @@ def sdk_version() -> tuple[int, ...] | None:
         text = getattr(rs, "__version__", "")
     nums = re.findall(r"\d+", text)
     return tuple(int(n) for n in nums[:3]) if nums else None
-
-
-def container_of(path: str | os.PathLike[str]) -> str:
-    """'bag' or 'db3' from the file's magic bytes (not its name); ValueError if neither."""
-    with open(path, "rb") as fh:
-        head = fh.read(16)
-    if head.startswith(_BAG_MAGIC):
-        return "bag"
-    if head.startswith(_SQLITE_MAGIC):
-        return "db3"
-    raise ValueError(f"{os.fspath(path)}: neither a ROS1 bag nor a ROS2 .db3 (SQLite) file")
 
 
 def _rs_intrinsics(rs: Any, intr: Intrinsics) -> Any:
@@ -359,166 +309,5 @@ def write_recording(
 # --------------------------------------------------------------------------- index readers
 
 
-def frame_counts(path: str | os.PathLike[str]) -> dict[str, int]:
-    """Number of image messages per stream ('depth', 'color', 'infrared', ...) from the index.
-
-    Cheap: reads the ROS1 bag's connection and chunk-info records at its end, or counts rows of
-    the `.db3` SQLite `messages` table; frame data are not decoded. Raises ValueError when the
-    file is not a complete recording (e.g. a bag whose index was never written).
-    """
-    kind = container_of(path)
-    per_topic = _bag_topic_counts(path) if kind == "bag" else _db3_topic_counts(path)
-    counts: dict[str, int] = {}
-    for topic, n in per_topic.items():
-        m = _IMAGE_TOPIC.match(topic)
-        if m:
-            stream = m.group(1).lower()
-            counts[stream] = counts.get(stream, 0) + n
-    return counts
 
 
-def _db3_topic_counts(path: str | os.PathLike[str]) -> dict[str, int]:
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    try:
-        con = sqlite3.connect(uri, uri=True)
-        try:
-            rows = con.execute(
-                "SELECT t.name, COUNT(*) FROM messages m JOIN topics t ON t.id = m.topic_id "
-                "GROUP BY t.name"
-            ).fetchall()
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as exc:
-        raise ValueError(f"{os.fspath(path)}: unreadable .db3 ({exc})") from exc
-    return {str(name): int(n) for name, n in rows}
-
-
-def _read_record(fh: Any) -> tuple[dict[str, bytes], bytes]:
-    """One ROS1 bag record: (header fields, data)."""
-    (hlen,) = struct.unpack("<I", _read_exact(fh, 4))
-    header = _read_exact(fh, hlen)
-    fields: dict[str, bytes] = {}
-    pos = 0
-    while pos < hlen:
-        (flen,) = struct.unpack_from("<I", header, pos)
-        name, _, value = header[pos + 4 : pos + 4 + flen].partition(b"=")
-        fields[name.decode("ascii", "replace")] = value
-        pos += 4 + flen
-    (dlen,) = struct.unpack("<I", _read_exact(fh, 4))
-    return fields, _read_exact(fh, dlen)
-
-
-def _read_exact(fh: Any, n: int) -> bytes:
-    data = fh.read(n)
-    if len(data) != n:
-        raise ValueError(f"bag ends early: wanted {n} bytes at offset {fh.tell()}, got {len(data)}")
-    return data
-
-
-def _bag_topic_counts(path: str | os.PathLike[str]) -> dict[str, int]:
-    """Message counts per topic from a ROS1 bag v2.0 index (connection + chunk-info records)."""
-    size = os.path.getsize(path)
-    where = os.fspath(path)
-    with open(path, "rb") as fh:
-        fh.seek(len(_BAG_MAGIC))
-        try:
-            fields, _ = _read_record(fh)
-        except (ValueError, struct.error) as exc:
-            raise ValueError(f"{where}: bag header unreadable ({exc})") from exc
-        if fields.get("op") != b"\x03":
-            raise ValueError(f"{where}: first bag record is not the bag header")
-        (index_pos,) = struct.unpack("<Q", fields["index_pos"])
-        (conn_count,) = struct.unpack("<I", fields["conn_count"])
-        (chunk_count,) = struct.unpack("<I", fields["chunk_count"])
-        if index_pos == 0 or index_pos >= size:
-            raise ValueError(f"{where}: bag has no index (recording not closed, or truncated)")
-        fh.seek(index_pos)
-        topics: dict[int, str] = {}
-        counts: dict[str, int] = {}
-        try:
-            for _ in range(conn_count):
-                fields, _ = _read_record(fh)
-                (conn,) = struct.unpack("<I", fields["conn"])
-                topics[conn] = fields["topic"].decode("utf-8", "replace")
-            for _ in range(chunk_count):
-                fields, data = _read_record(fh)
-                (n,) = struct.unpack("<I", fields["count"])
-                for conn, cnt in struct.iter_unpack("<II", data[: 8 * n]):
-                    topic = topics.get(conn, f"<connection {conn}>")
-                    counts[topic] = counts.get(topic, 0) + cnt
-        except (ValueError, struct.error, KeyError) as exc:
-            raise ValueError(f"{where}: bag index unreadable ({exc})") from exc
-    return counts
-
-
-# --------------------------------------------------------------------------- fixture content
-
-
-def fixture_intrinsics(width: int, height: int) -> Intrinsics:
-    """Intrinsics of the small test recordings: D415-like field of view, centred."""
-    f = 0.72 * width  # ~70 degrees horizontal field of view, like the D415 color camera
-    return Intrinsics(width, height, f, f, (width - 1) / 2, (height - 1) / 2)
-
-
-def fixture_frames(
-    n: int,
-    width: int,
-    height: int,
-    *,
-    fps: int = 60,
-    first_frame_number: int = 1,
-    depth_frame_offset: int = 3,
-    depth_time_offset_ms: float = 0.25,
-) -> list[CaptureFrame]:
-    """Deterministic frame pairs for fixtures and tests (see `iter_fixture_frames`)."""
-    return list(
-        iter_fixture_frames(
-            n,
-            width,
-            height,
-            fps=fps,
-            first_frame_number=first_frame_number,
-            depth_frame_offset=depth_frame_offset,
-            depth_time_offset_ms=depth_time_offset_ms,
-        )
-    )
-
-
-def iter_fixture_frames(
-    n: int,
-    width: int,
-    height: int,
-    *,
-    fps: int = 60,
-    first_frame_number: int = 1,
-    depth_frame_offset: int = 3,
-    depth_time_offset_ms: float = 0.25,
-) -> Iterator[CaptureFrame]:
-    """Deterministic frame pairs, made one at a time (integer arithmetic only).
-
-    Color: moving RGB gradients, different in every frame. Depth: a face-sized dome 450-600 mm
-    with a few holes (0). The depth sensor numbers its frames `depth_frame_offset` ahead of the
-    color sensor and stamps them `depth_time_offset_ms` later, as a D415 does (two counters,
-    two exposures), so readers must pair by timestamp, not by frame number or arrival order.
-    """
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.int64)
-    cy, cx = height // 2, width // 2
-    r2 = (xs - cx) ** 2 + (ys - cy) ** 2
-    scale = max(1, (min(width, height) // 2) ** 2)
-    dome = 450 + (150 * r2) // scale
-    holes = (xs * 7 + ys * 3) % 29
-    for k in range(n):
-        color = np.stack(
-            [(xs * 4 + k * 7) % 256, (ys * 5 + k * 11) % 256, (xs + ys + k * 13) % 256], axis=-1
-        ).astype(np.uint8)
-        depth = np.where((holes + k) % 29 == 0, 0, dome + (k % 5)).astype(np.uint16)
-        fn = first_frame_number + k
-        ts = round(k * 1000.0 / fps, 3)  # exact after the SDK's nanosecond rounding
-        yield CaptureFrame(
-            color=color,
-            depth=depth,
-            frame_number=fn,
-            timestamp_ms=ts,
-            depth_frame_number=fn + depth_frame_offset,
-            depth_timestamp_ms=ts + depth_time_offset_ms,
-        )

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from microexp.cloud3d.stage import load_cloud3d
-from microexp.face2d.stage import load_face2d
+from microexp.cloud3d.result import load_cloud3d
+from microexp.face2d.result import load_face2d
 from microexp.failures import upstream_failure
 from microexp.io.clips import load_clip
 from microexp.synthetic.motion import rotation_angle_deg
