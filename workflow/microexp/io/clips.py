@@ -66,13 +66,6 @@ class Clip:
         return 1000.0 / float(np.median(np.diff(self.timestamps_ms)))
 
 
-def clip_markers(path: str | Path) -> dict[str, int]:
-    """Onset, apex and offset clip indices of a clip file, without reading its frames."""
-    with np.load(path) as npz:
-        raise_if_failed(npz, path)
-        return {key: int(npz[key]) for key in ("onset", "apex", "offset")}
-
-
 def frame_intrinsics(
     dataset: Mapping[str, Any], config: Mapping[str, Any], size: tuple[int, int] | None = None
 ) -> Intrinsics:

@@ -391,11 +391,6 @@ AU_LANDMARKS: dict[str, tuple[int, ...]] = {
 """Landmarks each AU may move (all others stay exactly in place)."""
 
 
-def au_index(name: str) -> int:
-    """Position of AU ``name`` in the intensity vector."""
-    return AU_NAMES.index(name)
-
-
 def au_displacement_at(
     au_intensity: np.ndarray, frame: FaceFrame, landmarks2d: np.ndarray, points: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
