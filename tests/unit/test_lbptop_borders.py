@@ -27,7 +27,7 @@ from microexp.features.lbptop import lbptop, lbptop_codes, uniform_mapping
 from microexp.features.rois import roi_histograms
 from microexp.features.sample import LbptopSetting, lbptop_integral
 from microexp.features.tim import tim
-from microexp.learn.experiments import lbptop_setting
+from microexp.learn.specs import lbptop_setting
 
 F32 = np.float32
 RADII = (2, 3, 3)  # Rx, Ry, Rt
