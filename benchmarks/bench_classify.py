@@ -1,6 +1,6 @@
 """Benchmark: SVM cross-validation with precomputed kernels vs LIBSVM's own kernel evaluation.
 
-SPEC.md 6. A DSME-3D-sized synthetic problem (373 samples of 33 subjects, 7 classes with
+docs/methods.md#svm. A DSME-3D-sized synthetic problem (373 samples of 33 subjects, 7 classes with
 DSME-3D-like imbalance, 5,000 histogram-like features with a weak class signal and a subject
 offset) is run through LOSO (33 folds) and 10 x 10-fold stratified CV (100 folds) on one core:
 

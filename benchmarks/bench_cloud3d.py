@@ -1,6 +1,6 @@
 """Benchmark: the 3D face stage (filter, deproject, crop, ICP) for speed and accuracy.
 
-SPEC.md 4; DSME-3D 4.1.2. Clips come from the face phantom (`microexp.testing.phantom`): a
+DSME-3D 4.1.2. Clips come from the face phantom (`microexp.testing.phantom`): a
 face-like surface at ~550 mm ray-cast through a D415-like 848 x 480 camera, 0.6 mm depth noise,
 1 mm quantisation, dropout holes, 0.7 px landmark jitter, under known head motions of at most
 2 deg and 3 mm about a pivot 90 mm behind the face.

@@ -1,11 +1,11 @@
 """Benchmark: point-cloud principal curvatures (microexp) vs libigl's mesh principal_curvature.
 
-SPEC.md 5.2. Speed at two sizes: a ~30k-point face-like surface (ellipsoid + nose + brows +
-mouth groove, 1 mm grid, as a depth camera would sample a face at ~0.5 m; libigl radius 5 edges,
-about 6.5 mm) and a 49 x 49 = 2,401-point analytic grid (the nose-like Gaussian bump with 0.05 mm
-depth noise; libigl radius 3 edges, about 3.6 mm), where fixed costs per call and per point weigh
-most. Accuracy against analytic curvatures, on the face and on the analytic surfaces of the unit
-tests (sphere cap, cup, cylinder, saddle, plane, nose-like Gaussian bump), noise free and with
+docs/methods.md#curvature. Speed at two sizes: a ~30k-point face-like surface (ellipsoid + nose +
+brows + mouth groove, 1 mm grid, as a depth camera would sample a face at ~0.5 m; libigl radius 5
+edges, about 6.5 mm) and a 49 x 49 = 2,401-point analytic grid (the nose-like Gaussian bump with
+0.05 mm depth noise; libigl radius 3 edges, about 3.6 mm), where fixed costs per call and per point
+weigh most. Accuracy against analytic curvatures, on the face and on the analytic surfaces of the
+unit tests (sphere cap, cup, cylinder, saddle, plane, nose-like Gaussian bump), noise free and with
 0.05 mm depth noise.
 
 Why ours is not slower on small clouds (it was 0.7-0.9x libigl there before): the neighbour
@@ -121,7 +121,8 @@ ANALYTIC_HALF = 20.0  # mm half width of the analytic patches (inside the R30 sp
 
 
 def true_curvatures(height: Height, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Analytic (k1, k2) of z = Z0 + g(x, y), convex toward the camera positive (SPEC.md 5.2).
+    """Analytic (k1, k2) of z = Z0 + g(x, y), convex toward the camera positive
+    (docs/methods.md#curvature).
 
     Derivatives by central differences of the closed-form height (step 1e-3 mm: truncation and
     round-off both far below the errors measured here).
@@ -201,7 +202,7 @@ def _random_patch(height: Height, noise: float, margin: float, rng: np.random.Ge
 
 def _toward_camera(points: np.ndarray, faces: np.ndarray) -> np.ndarray:
     # libigl's curvature signs follow the face orientation: with normals toward the camera (-z)
-    # a cap facing the camera comes out positive, as in SPEC.md 5.2.
+    # a cap facing the camera comes out positive, as in docs/methods.md#curvature.
     v0, v1, v2 = points[faces[:, 0]], points[faces[:, 1]], points[faces[:, 2]]
     normal_z = np.cross(v1 - v0, v2 - v0)[:, 2]
     faces = faces.copy()

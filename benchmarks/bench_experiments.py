@@ -1,9 +1,9 @@
 """Benchmark: the DSME-3D block sweep (231 grid x overlap variants, Tables 7-10) through
 ``microexp.learn.experiments.run_sweep`` on one core.
 
-SPEC.md 7. A synthetic-sized data set (72 micro-expressions of 9 subjects, 4 classes) is written
-as per-sample LBP-TOP integral files (168 x 168 crops, 20 frames, radii (1, 1, 4), P = 8, u2;
-random texture with a weak class signal) and a samples.tsv, exactly as the features rule lays
+docs/tables.md. A synthetic-sized data set (72 micro-expressions of 9 subjects, 4 classes) is
+written as per-sample LBP-TOP integral files (168 x 168 crops, 20 frames, radii (1, 1, 4), P = 8,
+u2; random texture with a weak class signal) and a samples.tsv, exactly as the features rule lays
 them out. Measured:
 
 - ``feature_matrices``: every integral file opened once, all 231 variants in one pass;

@@ -1,6 +1,6 @@
 """Benchmark: the 2D face stage (detect, track, align, crop) for speed and accuracy.
 
-SPEC.md 3; DSME-3D 4.1.1. Clips are samples of the default synthetic data set (config.yaml:
+DSME-3D 4.1.1. Clips are samples of the default synthetic data set (config.yaml:
 the same subjects, AU timelines, blinks and head trajectories <= 2 deg / 3 mm as `make run`),
 rendered with the colour sensor's noise and a JPEG quality-95 round trip (what frame folders
 store), 848 x 480 at 60 fps; truth landmarks come from the renderer's geometry.

@@ -1,4 +1,4 @@
-"""Benchmark: writing and reading a long RealSense recording (SPEC.md 2.1).
+"""Benchmark: writing and reading a long RealSense recording (docs/methods.md#capture-formats).
 
 Writes a 3,000-frame 848 x 480 @ 60 fps recording (50 s, DSME-3D's format) with the installed
 SDK (`.db3`) to a temporary folder, frames made on the fly (fixture gradients plus sensor-like

@@ -1,6 +1,6 @@
 """Benchmark: LBP-TOP code pass, integral histograms and the 231 DSME-3D block variants.
 
-SPEC.md 5.1; DSME-3D 4.2.1 / 4.3.1. Measures on one core (numba kernels are single-threaded):
+DSME-3D 4.2.1 / 4.3.1. Measures on one core (numba kernels are single-threaded):
 
 1. throughput of one code pass (all three planes, radii (1, 1, 4), P = 8) in volume voxels per
    second on a 30 x 200 x 200 uint8 volume, nearest and bilinear, for the numba path and for the

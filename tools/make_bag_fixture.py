@@ -1,4 +1,4 @@
-"""Write the ROS1 `.bag` test fixture with an old RealSense SDK (SPEC.md 2.1).
+"""Write the ROS1 `.bag` test fixture with an old RealSense SDK (docs/methods.md#capture-formats).
 
 Real D415 databases were recorded as ROS1 `.bag` files (SDK < 2.58); the pinned SDK records only
 ROS2 `.db3`. This script must therefore run under an old pyrealsense2 (see

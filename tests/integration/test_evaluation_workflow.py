@@ -1,5 +1,5 @@
 """`rule all` classifies, fuses and tabulates (issue 7): the paper tables and figures exist with
-their header facts, and the written predictions pass the honesty checks of SPEC.md 6 (LOSO
+their header facts, and the written predictions pass the honesty checks of docs/tables.md (LOSO
 never shares a subject, every sample predicted once per repeat, k-fold stratified and
 different per repeat; oracle and nested a both reported)."""
 

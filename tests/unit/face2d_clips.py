@@ -2,8 +2,8 @@
 
 Frames come straight from the synthetic renderer with the colour sensor's noise: a smooth AU
 envelope (onset -> apex -> offset) with a blink, and a rigid head motion that ramps to at most
-2 degrees and 3 mm about a pivot 90 mm behind the nose tip (the bound SPEC.md 3.2 relies on when
-it applies the first frame's alignment to the whole clip). Truth landmarks come from the
+2 degrees and 3 mm about a pivot 90 mm behind the nose tip (the bound docs/methods.md#2d-face relies
+on when it applies the first frame's alignment to the whole clip). Truth landmarks come from the
 renderer's geometry, never from a detector.
 """
 

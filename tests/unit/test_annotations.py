@@ -1,4 +1,5 @@
-"""Annotation sheets -> the normalised table (microexp.io.annotations; SPEC.md 2.2).
+"""Annotation sheets -> the normalised table (microexp.io.annotations;
+docs/methods.md#annotation-sheets).
 
 Every sheet is written here, in the layout and with the quirks the module docstring documents,
 then read back and compared value by value.

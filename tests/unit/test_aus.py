@@ -1,4 +1,4 @@
-"""AU strings as the sheets write them (microexp.io.aus; SPEC.md 2.2)."""
+"""AU strings as the sheets write them (microexp.io.aus; docs/methods.md#annotation-sheets)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Block LBP-TOP features from integral histograms (SPEC.md 5.1 "Blocks", DSME-3D 4.3.1)."""
+"""Block LBP-TOP features from integral histograms (docs/methods.md#block-grids, DSME-3D 4.3.1)."""
 
 from __future__ import annotations
 

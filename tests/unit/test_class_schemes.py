@@ -1,4 +1,5 @@
-"""Class schemes: label -> class mapping, unmapped and small classes reported (SPEC.md 6)."""
+"""Class schemes: label -> class mapping, unmapped and small classes reported
+(docs/methods.md#class-schemes)."""
 
 from __future__ import annotations
 

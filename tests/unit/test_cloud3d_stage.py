@@ -1,4 +1,5 @@
-"""The 3D face stage against exact truth, its file contract and its failures (SPEC.md 4).
+"""The 3D face stage against exact truth, its file contract and its failures
+(docs/methods.md#3d-face).
 
 The phantom (microexp.testing.phantom) is a face-like surface at ~550 mm, ray-cast through the
 camera under known rigid head motions (<= 2 deg, <= 3 mm, about a pivot 90 mm behind the face)

@@ -1,4 +1,4 @@
-"""Face crop: a sphere around the nose tip (SPEC.md 4.3; DSME-3D 4.1.2)."""
+"""Face crop: a sphere around the nose tip (docs/methods.md#3d-face; DSME-3D 4.1.2)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""Principal curvatures, shape index and HK types on analytic surfaces (SPEC.md 5.2).
+"""Principal curvatures, shape index and HK types on analytic surfaces (docs/methods.md#curvature).
 
 Surfaces are sampled as point clouds in camera coordinates (camera at the origin looking down +z,
 the surface about 400 mm in front of it), so "toward the camera" means toward smaller z. Expected
-values are the analytic curvatures of the sampled surface under the SPEC.md 5.2 sign convention:
-convex toward the camera is positive.
+values are the analytic curvatures of the sampled surface under the docs/methods.md#curvature sign
+convention: convex toward the camera is positive.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Deprojection to millimetre points and the robust 3D landmark look-up (SPEC.md 4.2)."""
+"""Deprojection to millimetre points and the robust 3D landmark look-up
+(docs/methods.md#3d-face)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Depth post-processing through the RealSense filters (SPEC.md 4.1; DSME-3D 4.1.2)."""
+"""Depth post-processing through the RealSense filters (docs/methods.md#3d-face; DSME-3D 4.1.2)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Experiments: specs and sweeps, feature matrices from per-sample files, labels, runs, fusion
-inputs (SPEC.md 6-7; microexp.learn.experiments)."""
+inputs (docs/tables.md; microexp.learn.experiments)."""
 
 from __future__ import annotations
 

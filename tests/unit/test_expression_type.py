@@ -1,4 +1,4 @@
-"""ME / macro-expression duration rules per data set (SPEC.md 2.3)."""
+"""ME / macro-expression duration rules per data set (docs/methods.md#micro-vs-macro)."""
 
 from __future__ import annotations
 

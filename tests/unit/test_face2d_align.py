@@ -1,4 +1,4 @@
-"""Alignment and crop geometry of the 2D face stage (SPEC.md 3.2-3.3; DSME-3D 4.1.1).
+"""Alignment and crop geometry of the 2D face stage (docs/methods.md#2d-face; DSME-3D 4.1.1).
 
 The similarity must be non-reflective (rotation, uniform scale, translation; determinant > 0),
 recover a known transform, agree with scikit-image's estimate, and put the first frame's inner

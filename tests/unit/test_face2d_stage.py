@@ -1,8 +1,8 @@
-"""The 2D face stage on synthetic clips with known landmarks (SPEC.md 3; DSME-3D 4.1.1).
+"""The 2D face stage on synthetic clips with known landmarks (DSME-3D 4.1.1).
 
-Evidence that the stage does what SPEC.md 3 says on faces whose truth is known: the landmarks
-on every frame agree with the truth, the first frame's inner eye corners land exactly on the
-canonical positions, later frames stay within what a <= 2 degree, <= 3 mm head motion allows,
+Evidence that the stage does what docs/methods.md#2d-face says on faces whose truth is known: the
+landmarks on every frame agree with the truth, the first frame's inner eye corners land exactly on
+the canonical positions, later frames stay within what a <= 2 degree, <= 3 mm head motion allows,
 and the transform is the one the truth landmarks give (a reflected, transposed or wrongly
 indexed alignment misses these bounds by tens of pixels). Bad input fails with SampleFailure
 naming the frame: no face in the first frame, a face lost mid-clip, a face too small or cut by
@@ -97,8 +97,8 @@ def test_alignment_is_the_truth_alignment(processed):
 
 
 def test_later_frames_stay_within_the_head_motion_bound(processed):
-    """The same transform for every frame (SPEC.md 3.2): eye corners of later frames move off
-    the canonical positions only as far as the head moved (<= 2 deg and 3 mm about a pivot
+    """The same transform for every frame (docs/methods.md#2d-face): eye corners of later frames
+    move off the canonical positions only as far as the head moved (<= 2 deg and 3 mm about a pivot
     ~90 mm behind the face: ~6 mm at the eyes, ~7 px at 550-650 mm), and by what the truth
     corners move under the same transform, up to the landmark error."""
     for clip, result in processed:

@@ -1,4 +1,4 @@
-"""Evaluation figures (PNG) and the report's building blocks (SPEC.md 6-8)."""
+"""Evaluation figures (PNG) and the report's building blocks (docs/tables.md)."""
 
 from __future__ import annotations
 

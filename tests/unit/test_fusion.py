@@ -1,4 +1,4 @@
-"""2D/3D probability fusion: Eq. 13, oracle a and nested a (SPEC.md 6, DSME-3D 4.3)."""
+"""2D/3D probability fusion: Eq. 13, oracle a and nested a (docs/methods.md#fusion, DSME-3D 4.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rigid registration to the first frame (SPEC.md 4.4; DSME-3D 4.1.2)."""
+"""Rigid registration to the first frame (docs/methods.md#3d-face; DSME-3D 4.1.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-landmark SI / HK histograms and 2D motion weights (SPEC.md 5.2, DSME-3D 4.2.4)."""
+"""Per-landmark SI / HK histograms and 2D motion weights (DSME-3D 4.2.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""LBP-TOP conventions of SPEC.md 5.1 (original LBPTOP.m), pinned by hand-worked examples."""
+"""LBP-TOP conventions of docs/methods.md#lbp-top (original LBPTOP.m), pinned by hand-worked
+examples."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ F32 = np.float32
 def matlab_loop_codes(volume, radii, neighbors, interpolation):
     """Voxel-by-voxel transliteration of LBPTOP.m (1-based indices, as in MATLAB).
 
-    Deliberately naive and slow: a third, independent reading of SPEC 5.1 for tiny volumes.
-    """
+    Deliberately naive and slow: a third, independent reading of docs/methods.md#lbp-top for tiny
+    volumes. """
     r_x, r_y, r_t = radii
     vol = np.asarray(volume, dtype=np.float64)
     vol32 = vol.astype(np.float32)
@@ -176,7 +177,7 @@ def test_bilinear_constant_patch_single_precision_by_hand():
     # sums 3.8076109886169434 + 2.692387819290161 + 6.500000476837158 -> 13.0 exactly
     # -> bit 7 set. XY code = 1 + 4 + 16 + 64 + 128 = 213 (nearest gives 255).
     # With 0-based coordinates v would be 0.2928932309150696 and p = 1 would sum to 13.0: this
-    # example also pins the 1-based centre of SPEC 5.1.
+    # example also pins the 1-based centre of docs/methods.md#lbp-top.
     u, v = F32(0.7071068286895752), F32(0.2928931713104248)
     assert F32(2 + math.cos(math.pi / 4)) - F32(2) == u
     assert F32(2 - math.sin(math.pi / 4)) - F32(1) == v

@@ -1,4 +1,5 @@
-"""Accuracy, UF1, UAR pooled and per fold, confusion matrices (SPEC.md 6, MEGC convention)."""
+"""Accuracy, UF1, UAR pooled and per fold, confusion matrices (docs/methods.md#metrics, MEGC
+convention)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Paper tables from hand-made scores (SPEC.md 6-7; DSME-3D Tables 6-11, CAS(ME)^2 Table 5)."""
+"""Paper tables from hand-made scores (docs/tables.md; DSME-3D Tables 6-11, CAS(ME)^2 Table 5)."""
 
 from __future__ import annotations
 

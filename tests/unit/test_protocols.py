@@ -1,4 +1,4 @@
-"""LOSO, repeated stratified k-fold, LOVO and nested split tables (SPEC.md 6, DSME-3D 4.3)."""
+"""LOSO, repeated stratified k-fold, LOVO and nested split tables (DSME-3D 4.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""RealSense recordings: write with the SDK, read back at sensor level (SPEC.md 2.1, 4.2)."""
+"""RealSense recordings: write with the SDK, read back at sensor level
+(docs/methods.md#capture-formats)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""36 CAS(ME)^2 ROIs from 68 landmarks (CAS(ME)^2 section 3, Fig. 2; SPEC.md 5.1)."""
+"""36 CAS(ME)^2 ROIs from 68 landmarks (CAS(ME)^2 section 3, Fig. 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""SVM out-of-fold predictions: precomputed = direct, nothing fitted on test (SPEC.md 6)."""
+"""SVM out-of-fold predictions: precomputed = direct, nothing fitted on test
+(docs/methods.md#svm)."""
 
 from __future__ import annotations
 

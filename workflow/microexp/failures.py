@@ -2,7 +2,7 @@
 
 A per-sample stage that cannot process a sample raises `SampleFailure` inside the package;
 the rule script catches it, writes `results/{dataset}/failures/{stage}/{sample}.json` and
-an output that says the sample failed, and the run goes on (ARCHITECTURE.md principle 5).
+an output that says the sample failed, and the run goes on (docs/layout.md#failures).
 Downstream stages skip failed samples; tables count them and the report lists each one
 with its reason.
 """

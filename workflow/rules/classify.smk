@@ -1,6 +1,6 @@
-# Classification and fusion (SPEC.md 6; workflow/microexp/learn/): one job per config entry of
-# `experiments:` (classify_<entry>) and of `fusion:` (fusion_<entry>). A sweep's experiments
-# share one job, because they share its work: each feature file is read once, every grid /
+# Classification and fusion (docs/methods.md#svm; workflow/microexp/learn/): one job per config
+# entry of `experiments:` (classify_<entry>) and of `fusion:` (fusion_<entry>). A sweep's
+# experiments share one job, because they share its work: each feature file is read once, every grid /
 # overlap variant is evaluated on the same folds and SVM settings share Gram matrices.
 
 

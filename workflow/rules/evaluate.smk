@@ -1,4 +1,4 @@
-# Paper tables and their figures (SPEC.md 7; workflow/microexp/evaluate/): which tables exist
+# Paper tables and their figures (docs/tables.md; workflow/microexp/evaluate/): which tables exist
 # is known from the config when the workflow is parsed (microexp.evaluate.plan), so each table
 # is one job, `paper_table`, reading the scores of the entries that fill it.
 

@@ -1,4 +1,4 @@
-"""Face crop: a sphere around the nose tip (SPEC.md 4.3; DSME-3D 4.1.2).
+"""Face crop: a sphere around the nose tip (docs/methods.md#3d-face; DSME-3D 4.1.2).
 
 DSME-3D cuts the face out of each frame's cloud as the points within 100 mm of the nose-tip
 landmark. Deprojecting a whole 848 x 480 frame to keep a tenth of it is wasteful, so the pixel

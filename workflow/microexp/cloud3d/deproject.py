@@ -1,4 +1,4 @@
-"""Depth pixels to camera-space points in millimetres (SPEC.md 4.2; DSME-3D 4.1.2).
+"""Depth pixels to camera-space points in millimetres (docs/methods.md#3d-face; DSME-3D 4.1.2).
 
 Depth is registered to the color image, so the color intrinsics describe its pixel grid. The
 maths is librealsense's `rs2_deproject_pixel_to_point` (pixel centres at integer coordinates,
@@ -76,8 +76,8 @@ def deproject_pixels(
 ) -> np.ndarray:
     """Points (N, 3) float64 in mm for sub-pixel positions (N, 2) as (column, row) and depths (N,).
 
-    Equal to `rs.rs2_deproject_pixel_to_point` per pixel (SPEC.md 4.2). A depth of 0 or NaN
-    gives NaN: a hole has no surface point.
+    Equal to `rs.rs2_deproject_pixel_to_point` per pixel (docs/methods.md#3d-face). A depth of 0 or
+    NaN gives NaN: a hole has no surface point.
     """
     intr = as_intrinsics(intrinsics)
     pixels = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)

@@ -1,4 +1,4 @@
-"""Depth post-processing: spatial, then temporal, then hole filling (SPEC.md 4.1; DSME-3D 4.1.2).
+"""Depth post-processing: spatial, then temporal, then hole filling (DSME-3D 4.1.2).
 
 DSME-3D smoothed, denoised and hole-filled its D415 depth with the RealSense post-processing
 filters, in that order. We use the SDK's own filters (`rs.spatial_filter`, `rs.temporal_filter`,
@@ -98,7 +98,8 @@ class HoleFillingParams:
 
 @dataclass(frozen=True)
 class DepthFilterParams:
-    """The three filters, applied in this order (SPEC.md 4.1), and the domain of the first two."""
+    """The three filters, applied in this order (docs/methods.md#3d-face), and the domain of the
+    first two."""
 
     domain: Literal["disparity", "depth"] = "disparity"
     stereo_baseline_mm: float = 55.0

@@ -1,4 +1,4 @@
-"""Rigid registration of each frame's face cloud to the first frame's (SPEC.md 4.4; DSME-3D 4.1.2).
+"""Rigid registration of each frame's face cloud to the first frame's (DSME-3D 4.1.2).
 
 DSME-3D aligns every frame's face point cloud to the first frame's with ICP and moves the 3D
 landmarks with the same transform, so that what is left between frames is facial deformation,
@@ -9,7 +9,8 @@ more finely, so the planes it offers stay accurate.
 ICP only finds the nearest local minimum, so it starts from a coarse pose computed from the 3D
 landmarks that expressions hardly move (Kabsch on eye corners, nose bridge and tip). The same
 landmark pose is the sanity check afterwards: an ICP result far from it, or one that matched
-too few points, is a failed registration, not a result (SPEC.md 4.4, ARCHITECTURE.md principle 5).
+too few points, is a failed registration, not a result (docs/methods.md#3d-face,
+docs/layout.md#failures).
 """
 
 from __future__ import annotations
@@ -108,9 +109,8 @@ def open3d_threads(n: int) -> Iterator[None]:
 
     open3d sums ICP's normal equations over threads in whatever order they finish, so with
     more than one thread the transforms differ between runs in the last bits; one thread makes
-    the stage bit-reproducible (ARCHITECTURE.md principle 6). Snakemake parallelises over
-    samples instead.
-    """
+    the stage bit-reproducible (docs/layout.md#determinism-and-versions). Snakemake parallelises
+    over samples instead. """
     previous = o3d.utility.get_max_threads()
     o3d.utility.set_max_threads(int(n))
     try:
@@ -179,7 +179,7 @@ def reference_cloud(points: np.ndarray, params: IcpParams) -> o3d.geometry.Point
         )
     )
     # Point-to-plane only needs a consistent plane per point; toward the camera (the origin)
-    # is the convention the curvature stage uses too (SPEC.md 5.2).
+    # is the convention the curvature stage uses too (docs/methods.md#curvature).
     cloud.orient_normals_towards_camera_location(np.zeros(3))
     return cloud
 

@@ -1,4 +1,4 @@
-"""2D landmarks to 3D landmarks by a robust depth look-up (SPEC.md 4.2; DSME-3D 4.1.2).
+"""2D landmarks to 3D landmarks by a robust depth look-up (docs/methods.md#3d-face; DSME-3D 4.1.2).
 
 DSME-3D finds its 3D landmarks by carrying the 2D ones (found on the unaligned color frame,
 to which depth is registered) onto the point cloud. A single depth pixel under a landmark is
@@ -19,7 +19,7 @@ from microexp.cloud3d.deproject import Intrinsics, deproject_pixels
 
 __all__ = ["NOSE_TIP", "STABLE_LANDMARKS", "landmark_depths", "landmarks_to_3d"]
 
-#: 68-point index of the nose tip (the crop centre, SPEC.md 4.3).
+#: 68-point index of the nose tip (the crop centre, docs/methods.md#3d-face).
 NOSE_TIP = 30
 #: Landmarks that expressions hardly move (nose bridge and tip, eye corners): the rigid head
 #: pose is estimated from these; brows and mouth are left out because they carry the expression.

@@ -1,4 +1,4 @@
-"""The 3D stage's quality-control picture, one PNG per sample (SPEC.md 4; DSME-3D 4.1.2).
+"""The 3D stage's quality-control picture, one PNG per sample (DSME-3D 4.1.2).
 
 What a person needs to trust a sample's 3D data at a glance: the depth around the face before
 and after filtering (are holes filled, edges kept?), the cropped, registered face cloud from the

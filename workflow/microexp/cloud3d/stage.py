@@ -1,4 +1,5 @@
-"""The 3D face stage for one clip: filter, deproject, 3D landmarks, crop, ICP (SPEC.md 4).
+"""The 3D face stage for one clip: filter, deproject, 3D landmarks, crop, ICP
+(docs/methods.md#3d-face).
 
 DSME-3D 4.1.2 in order: the depth sequence is smoothed, denoised and hole-filled (spatial,
 temporal, hole-filling filters); converted to point clouds aligned with the color frames; the 2D
@@ -6,7 +7,7 @@ landmarks give 3D landmarks; each frame's face is cut out as a 100 mm sphere aro
 tip; every frame's face is aligned to the first frame's with ICP and its landmarks moved by the
 same transform. `process_clip` does exactly that for one clip and returns everything the
 curvature features and the QC picture need; `save_cloud3d` / `load_cloud3d` are the
-`results/{dataset}/cloud3d/{sample}.npz` contract (ARCHITECTURE.md).
+`results/{dataset}/cloud3d/{sample}.npz` contract (docs/data-contracts.md).
 
 A clip the stage cannot trust raises `SampleFailure` naming the frame and the problem: no or
 mostly missing depth on the face, no depth under the nose tip, too few face points, an ICP that
@@ -207,7 +208,8 @@ def process_clip(
     keep_points: Sequence[int] | None = None,
     fps: float = 60.0,
 ) -> Cloud3DResult:
-    """Filtered, cropped, registered face clouds and 3D landmarks of one clip (SPEC.md 4).
+    """Filtered, cropped, registered face clouds and 3D landmarks of one clip
+    (docs/methods.md#3d-face).
 
     color (T, H, W, 3) uint8 or None; depth (T, H, W) uint16 registered to color; landmarks68
     (T, 68, 2) in the unaligned color image (x = column, y = row); intrinsics of the color

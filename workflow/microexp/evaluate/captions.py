@@ -61,7 +61,7 @@ def fusion_curves_caption(
     n_repeats: int | None = None,
     nested: bool = True,
 ) -> str:
-    """RST caption of the fusion-curve figure (DSME-3D Eq. 13; SPEC.md 6)."""
+    """RST caption of the fusion-curve figure (DSME-3D Eq. 13; docs/tables.md)."""
     n = f", N = {n_samples}" if n_samples is not None else ""
     lines = [
         f"{dataset}, {classification} classification, {protocol_label(protocol, n_folds)}{n}: "
@@ -119,7 +119,7 @@ def fold_spread_caption(
     n_folds: int | None = None,
     n_repeats: int | None = None,
 ) -> str:
-    """RST caption of the per-fold spread figure (pooled vs per-fold, SPEC.md 6 and 8)."""
+    """RST caption of the per-fold spread figure (pooled vs per-fold, docs/tables.md)."""
     n = f", N = {n_samples}" if n_samples is not None else ""
     lines = [
         f"{dataset}, {classification} classification, {protocol_label(protocol, n_folds)}{n}: "

@@ -244,7 +244,7 @@ def dsme3d_block_table(
         [
             describe_metric(metric, aggregation),
             "Rows: block grid (rows x columns of the face crop); columns: overlap of adjacent "
-            "blocks in pixels (SPEC.md 5.1).",
+            "blocks in pixels (docs/methods.md#lbp-top).",
         ],
         comparison,
         paper_lines,

@@ -1,13 +1,13 @@
-"""The evaluation figures as PNG files (SPEC.md 6-7; ARCHITECTURE.md "evaluate" outputs).
+"""The evaluation figures as PNG files (docs/tables.md; docs/data-contracts.md).
 
 - `write_block_heatmap`: accuracy over block grid x overlap (DSME-3D Tables 7-10), best marked;
 - `write_radius_heatmap`: a radius table (DSME-3D Table 6, CAS(ME)^2 Table 5), one panel per
   column, Rx = Ry down and Rt across, best marked;
 - `write_fusion_curves`: a metric against the fusion weight a (DSME-3D Eq. 13) for SI, HK,
-  SI+HK, with the oracle a and the range of the nested a (SPEC.md 6);
+  SI+HK, with the oracle a and the range of the nested a (docs/tables.md);
 - `write_confusion_matrix`: counts and row-normalised rates;
 - `write_fold_spread`: per-fold scores per setting (box + points) with the pooled figure, since
-  per-fold and pooled scores differ (SPEC.md 8 pitfall).
+  per-fold and pooled scores differ (a known pitfall, docs/tables.md#published-figures).
 
 Every title says dataset, protocol, metric and N. Figures are drawn on a bare
 ``matplotlib.figure.Figure`` with the Agg canvas, never through pyplot, so no global backend or
@@ -380,8 +380,8 @@ def write_fold_spread(
     seed: int = 0,
 ) -> Path:
     """Per-fold ``metric`` of each setting (keys: setting labels) as a box with every fold as a
-    point, and the pooled figure (SPEC.md 6: MEGC convention; mean over repeats) as a red
-    diamond: in LOSO a fold is one subject, and small folds scatter widely while the pooled
+    point, and the pooled figure (MEGC convention, docs/methods.md#metrics; mean over repeats) as a
+    red diamond: in LOSO a fold is one subject, and small folds scatter widely while the pooled
     figure does not."""
     labels = list(predictions)
     folds = [per_fold_scores(predictions[k])[metric].to_numpy(dtype=np.float64) for k in labels]

@@ -27,7 +27,7 @@ def is_nan(value: Any) -> bool:
 class TableContext:
     """What a table's header says beyond the scores: the dataset and its exclusions.
 
-    ``n_excluded``: samples that failed a stage (ARCHITECTURE.md principle 5), None if not
+    ``n_excluded``: samples that failed a stage (docs/layout.md#failures), None if not
     counted; ``exclusion_list``: where they are listed with reasons (e.g. the report section or
     ``results/{dataset}/excluded.tsv``); ``notes``: further lines (e.g. classes a scheme drops).
     """

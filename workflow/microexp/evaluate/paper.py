@@ -1,4 +1,4 @@
-"""The published figures the pipeline's tables are compared with (SPEC.md 7 and 8), as data.
+"""The published figures the pipeline's tables are compared with (docs/tables.md), as data.
 
 Every figure carries its source (paper, table) and the setting it was reached at, so a table can
 print "paper: 66.29 % (3 x 10, overlap 30)" beside its own best. Published figures are printed
@@ -47,8 +47,8 @@ __all__ = [
 DSME3D = "DSME-3D"
 CASME2 = "CAS(ME)^2"
 
-# Which paper's tables a dataset layout reproduces (SPEC.md 2.2 layouts). CAS(ME)^3 has no table
-# here (SPEC.md 7 lists none), so its layouts map to nothing.
+# Which paper's tables a dataset layout reproduces (docs/methods.md#annotation-sheets layouts).
+# CAS(ME)^3 has no table here (docs/tables.md lists none), so its layouts map to nothing.
 LAYOUT_PAPERS: dict[str, str] = {"dsme3d": DSME3D, "casme_sq": CASME2}
 
 _DATABASE_OF_PAPER = {
@@ -69,7 +69,7 @@ class PublishedFigure:
     parameters in the scores schema's column names (rx, ry, rt, p, mapping, grid_rows,
     grid_cols, overlap); ``descriptor``: "lbptop", "si", "hk", "si+hk" or a method name;
     ``fusion``: "none" or "oracle" (the paper's fusion figures use the best a on the test
-    results, SPEC.md 6).
+    results, docs/tables.md).
     """
 
     paper: str
@@ -358,7 +358,7 @@ def paper_for_layout(layout: str) -> str | None:
 def published_for_layout(layout: str, paper: str = DSME3D) -> PublishedComparison:
     """Published figures of ``paper`` for a table computed on a dataset of ``layout``.
 
-    They apply only when the dataset is the paper's own database (SPEC.md 7): the DSME-3D
+    They apply only when the dataset is the paper's own database (docs/tables.md): the DSME-3D
     layout for DSME-3D Tables 6-12, the CAS(ME)^2 layout for CAS(ME)^2 Table 5. On any other
     layout, e.g. the synthetic data set, no figure is returned and ``note`` says that the
     published figure is for the real database, so a reader does not compare the two.

@@ -1,4 +1,4 @@
-"""Which paper tables a configuration produces, and building each from the scores (SPEC.md 7).
+"""Which paper tables a configuration produces, and building each from the scores (docs/tables.md).
 
 The evaluate rules need the tables' names when the workflow is parsed, so they come from the
 config alone (`planned_tables`): an experiment entry of kind ``radius`` gives DSME-3D Table 6,

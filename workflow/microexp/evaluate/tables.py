@@ -1,11 +1,11 @@
-"""The paper tables: one import point for building, formatting and reading them (SPEC.md 6-7).
+"""The paper tables: one import point for building, formatting and reading them (docs/tables.md).
 
 Layouts follow the papers: DSME-3D Table 6 (LBP-TOP radii), Tables 7-10 (33 block grids x 7
 overlaps, one table per classification x protocol), Table 11 (fusion of LBP-TOP with SI, HK,
-SI+HK, with the oracle a *and* the nested a, SPEC.md 6) and CAS(ME)^2 Table 5 (radii x P x
+SI+HK, with the oracle a *and* the nested a, docs/tables.md) and CAS(ME)^2 Table 5 (radii x P x
 mapping under LOVO). Every table carries a header block: dataset, samples used and excluded (with
 a pointer to the exclusion list), protocol, metric definition (pooled vs per-fold mean), and the
-published figure beside ours when the dataset is the paper's own (SPEC.md 7; `paper.py`), or a
+published figure beside ours when the dataset is the paper's own (docs/tables.md; `paper.py`), or a
 note that the published figures are for the real database.
 
 Where each piece lives:

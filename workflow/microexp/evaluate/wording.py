@@ -45,7 +45,7 @@ def protocol_label(protocol: str, n_folds: int | None = None) -> str:
 def describe_protocol(
     protocol: str, n_folds: int | None = None, n_repeats: int | None = None
 ) -> str:
-    """One sentence on how a protocol tests (SPEC.md 6; DSME-3D 4.3; CAS(ME)^2 section 3)."""
+    """One sentence on how a protocol tests (docs/tables.md; DSME-3D 4.3; CAS(ME)^2 section 3)."""
     if protocol == "loso":
         return (
             "LOSO: leave one subject out; each subject's samples form the test fold once "
@@ -59,7 +59,7 @@ def describe_protocol(
         return (
             f"{k}: stratified {k} cross-validation repeated {runs} with different seeds; a figure "
             "is the mean over repeats (± its standard deviation). Folds are not grouped by "
-            "subject, so a subject's samples can be in training and test (SPEC.md 8)."
+            "subject, so a subject's samples can be in training and test (docs/tables.md)."
         )
     raise ValueError(f"unknown protocol {protocol!r}")
 
@@ -89,7 +89,7 @@ def describe_metric(metric: str, aggregation: str) -> str:
 
 
 def describe_fusion(kind: str) -> str:
-    """Oracle vs nested fusion weight (SPEC.md 6; DSME-3D Eq. 13, 4.3.2)."""
+    """Oracle vs nested fusion weight (docs/tables.md; DSME-3D Eq. 13, 4.3.2)."""
     if kind == "oracle":
         return (
             "oracle a: one weight a in P = (1 - a) p2D + a p3D for the whole protocol, the one "

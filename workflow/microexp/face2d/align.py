@@ -1,4 +1,4 @@
-"""Non-reflective similarity transforms for face alignment (SPEC.md 3.2; DSME-3D 4.1.1).
+"""Non-reflective similarity transforms for face alignment (docs/methods.md#2d-face; DSME-3D 4.1.1).
 
 DSME-3D aligns a clip with "a non-reflective similarity transformation" that maps the inner eye
 corners of the first frame to calibrated positions, and applies the same transform to every
@@ -68,8 +68,8 @@ def fit_similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 def eye_corner_alignment(landmarks68: np.ndarray, canonical_eye_corners: np.ndarray) -> np.ndarray:
     """Similarity (2, 3) putting the inner eye corners (39, 42) on their canonical positions.
 
-    ``canonical_eye_corners`` is [[x39, y39], [x42, y42]] in the aligned frame (config). SPEC.md
-    3.2 applies the first frame's transform to the whole clip.
+    ``canonical_eye_corners`` is [[x39, y39], [x42, y42]] in the aligned frame (config). The first
+    frame's transform is applied to the whole clip (DSME-3D Sec. 4.1.1).
     """
     landmarks68 = np.asarray(landmarks68, dtype=np.float64)
     canonical = _as_points(canonical_eye_corners, "canonical_eye_corners")

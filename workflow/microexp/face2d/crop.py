@@ -1,10 +1,11 @@
-"""The face crop in the aligned frame: the 6 x 6 block layout and one warp per clip (SPEC.md 3.3).
+"""The face crop in the aligned frame: the 6 x 6 block layout and one warp per clip
+(docs/methods.md#2d-face).
 
 DSME-3D 4.1.1 (after its ref. [50]) sizes the face box from the first frame's calibrated inner
 eye corners (68-pt 39, 42) and nasal spine (33): "a 6 x 6 block size based on the horizontal
 [distance] between the inner eye corners and [the] vertical distance between the nasal spine and
 the line connecting the inner eye corners" (Fig. 4). The paper gives no multiples. Choice
-(SPEC.md 3.3): in the aligned frame, with
+(docs/methods.md#2d-face): in the aligned frame, with
 
     u_x = distance between the aligned inner eye corners (= the canonical distance),
     u_y = distance from the aligned nasal spine to the line through the aligned eye corners,
@@ -171,8 +172,8 @@ def warp_clip(
 def mean_difference_image(volume: np.ndarray, reference: int) -> np.ndarray:
     """Mean over all frames of |frame - frame[reference]| (float32 (h, w)).
 
-    SPEC.md 5.2: on the aligned gray volume with the onset as reference, it weights the
-    curvature landmarks and shows in the QC picture where the face moved.
+    docs/methods.md#landmark-histograms: on the aligned gray volume with the onset as reference, it
+    weights the curvature landmarks and shows in the QC picture where the face moved.
     """
     volume = np.asarray(volume)
     if volume.ndim != 3 or not 0 <= reference < len(volume):

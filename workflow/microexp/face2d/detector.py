@@ -1,8 +1,9 @@
-"""Face detection and 68-point landmarks with dlib (SPEC.md section 3, step 1).
+"""Face detection and 68-point landmarks with dlib (docs/methods.md#2d-face).
 
-SPEC.md's choice for the landmark step of DSME-3D 4.1.1: dlib's HOG frontal face detector and
-the 68-point shape predictor shipped in the PyPI package ``face-recognition-models``. The model
-file is located through ``importlib`` because ``face_recognition_models/__init__.py`` imports
+The choice for the landmark step of DSME-3D Sec. 4.1.1 (docs/methods.md#2d-face): dlib's HOG frontal
+face detector and the 68-point shape predictor shipped in the PyPI package
+``face-recognition-models``. The model file is located through ``importlib`` because
+``face_recognition_models/__init__.py`` imports
 ``pkg_resources``, which recent setuptools no longer provides.
 """
 

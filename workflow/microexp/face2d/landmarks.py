@@ -1,8 +1,9 @@
-"""The 68-point landmark scheme and the 49-point subset DSME-3D works with (SPEC.md 3.1).
+"""The 68-point landmark scheme and the 49-point subset DSME-3D works with
+(docs/methods.md#2d-face).
 
-DSME-3D 4.1.1 located 49 points with IntraFace (iPar-CLR). SPEC.md 3.1 chooses dlib's 68-point
-predictor (iBUG 300-W numbering, 0-based) and derives the 49 points as the 68 minus the 17 jaw
-points (0-16) and the two inner-mouth corners (60, 64): IntraFace's 49 points have no jaw line
+DSME-3D 4.1.1 located 49 points with IntraFace (iPar-CLR). Here (docs/methods.md#2d-face): dlib's
+68-point predictor (iBUG 300-W numbering, 0-based) and derives the 49 points as the 68 minus the 17
+jaw points (0-16) and the two inner-mouth corners (60, 64): IntraFace's 49 points have no jaw line
 and only one pair of mouth corners. Files keep all 68.
 """
 
@@ -27,10 +28,12 @@ N_LANDMARKS = 68
 JAW = tuple(range(17))
 INNER_MOUTH_CORNERS = (60, 64)
 # Inner eye corners: 39 is the subject's right eye (image left in an unmirrored camera image),
-# 42 the subject's left eye. The alignment maps these two of the first frame (SPEC.md 3.2).
+# 42 the subject's left eye. The alignment maps these two of the first frame
+# (docs/methods.md#2d-face).
 INNER_EYE_CORNERS = (39, 42)
 OUTER_EYE_CORNERS = (36, 45)
-# Index 33 (subnasale, below the nose) is what SPEC.md 3.3 and DSME-3D call the nasal spine.
+# Index 33 (subnasale, below the nose) is what docs/methods.md#2d-face and DSME-3D call the nasal
+# spine.
 NASAL_SPINE = 33
 NOSE_TIP = 30
 

@@ -1,12 +1,12 @@
-"""The 2D stage's quality-control picture, one PNG per sample (SPEC.md 3; DSME-3D 4.1.1).
+"""The 2D stage's quality-control picture, one PNG per sample (DSME-3D 4.1.1).
 
 What a person needs to trust a sample's 2D data at a glance: the onset and apex frames with
 their landmarks (are they on the face? the 49-point set and the 19 extra points apart) and the
 crop outline; the aligned crop with the 6 x 6 block layout (DSME-3D Fig. 4) and a 5 x 5
-feature grid (the grid of SPEC.md 5.1, by its block formula) drawn over it (are both brows and
-the chin inside?); the mean-difference image (mean over frames of |frame - onset| on the aligned
-volume: where did the face move?); and the per-frame fit quality with re-detected frames marked.
-"""
+feature grid (the grid of docs/methods.md#lbp-top, by its block formula) drawn over it (are both
+brows and the chin inside?); the mean-difference image (mean over frames of |frame - onset| on the
+aligned volume: where did the face move?); and the per-frame fit quality with re-detected frames
+marked. """
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ class Face2DResult:
     """One clip's 2D face data (T frames; coordinates x = column, y = row).
 
     landmarks68 (T, 68, 2): raw landmarks on the unaligned image (what the 3D stage needs).
-    landmarks49_index (49,): the 68-point indices of the 49-point set (SPEC.md 3.1).
+    landmarks49_index (49,): the 68-point indices of the 49-point set (docs/methods.md#2d-face).
     detected (T,) bool: frames where the HOG detector placed the box (0 and re-detections);
     detection_score (T,): its score there, NaN on tracked frames; landmark_jump (T,) (in
     first-frame inner-eye-corner distances) and appearance_ncc (T,): per-frame fit quality.

@@ -1,4 +1,4 @@
-"""The 2D face stage for one clip: landmarks, alignment, crop (SPEC.md 3; DSME-3D 4.1.1).
+"""The 2D face stage for one clip: landmarks, alignment, crop (DSME-3D 4.1.1).
 
 DSME-3D 4.1.1 in order: locate the landmarks on every frame; align the clip with the
 non-reflective similarity that puts the first frame's inner eye corners on calibrated positions,
@@ -6,7 +6,7 @@ the same transform for every frame, and relocate the landmarks with it; crop the
 6 block layout built on the first frame's eye corners and nasal spine; keep the unaligned
 landmarks for the 3D stage. ``process_clip`` does exactly that; alignment, crop and resize are
 composed into one affine, so every frame is resampled once. ``save_face2d`` / ``load_face2d``
-are the ``results/{dataset}/face2d/{sample}.npz`` contract (ARCHITECTURE.md).
+are the ``results/{dataset}/face2d/{sample}.npz`` contract (docs/data-contracts.md).
 
 Bad input raises ``SampleFailure(reason, frame=<clip index>)``: a blank frame, no face in the
 first frame, a face too small, a face or crop cut by the image border, a face lost mid-clip.
@@ -180,8 +180,8 @@ def align_and_crop(
 ) -> tuple[np.ndarray, FaceBox, np.ndarray]:
     """(similarity, face box, image -> output affine) from the first frame's landmarks.
 
-    SPEC.md 3.2-3.3: the similarity puts 39 and 42 on the canonical positions; the box is laid
-    out on the aligned eye corners and nasal spine; the output affine composes both with the
+    docs/methods.md#2d-face: the similarity puts 39 and 42 on the canonical positions; the box is
+    laid out on the aligned eye corners and nasal spine; the output affine composes both with the
     box's resampling to ``params.crop.output_size``.
     """
     similarity = eye_corner_alignment(landmarks0, np.asarray(params.canonical_eye_corners))

@@ -1,8 +1,8 @@
 """68-point landmarks on every frame: detect once, track, re-detect when the fit degrades.
 
-SPEC.md 3.1 (DSME-3D 4.1.1 "locate the faces" on every frame). dlib's HOG detector costs ~25 ms
-on an 848 x 480 frame, its 68-point predictor ~1 ms, so the detector runs on the first frame
-only (and again when tracking degrades); every other frame's predictor box comes from the
+DSME-3D 4.1.1 ("locate the faces", on every frame; docs/methods.md#2d-face). dlib's HOG detector
+costs ~25 ms on an 848 x 480 frame, its 68-point predictor ~1 ms, so the detector runs on the first
+frame only (and again when tracking degrades); every other frame's predictor box comes from the
 previous frame's landmarks.
 
 Tracking. The predictor was trained on detector boxes, so a tracked box keeps the relation

@@ -1,4 +1,4 @@
-"""Features (SPEC.md 5): LBP-TOP with the reference conventions, block grids and ROIs from one
+"""Features (docs/methods.md): LBP-TOP with the reference conventions, block grids and ROIs from one
 code pass, TIM; principal curvatures, shape index, HK types, per-landmark histograms.
 
 The entry points are re-exported here (`microexp.features.lbptop(volume, ...)`); the

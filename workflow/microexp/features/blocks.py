@@ -1,13 +1,13 @@
 """Block LBP-TOP features from one code pass, through integral (cumulative) histograms.
 
-SPEC.md 5.1 ("Blocks"); DSME-3D 4.2.1 and 4.3.1 (Tables 7-10: 33 grids from 3 x 3 to 8 x 10,
-overlaps 0..30 px). The face volume (T, H, W) is divided into rows x cols spatial blocks; the
-feature is, for every block in row-major order, the concatenation [XY, XT, YT] of its three
+docs/methods.md#block-grids; DSME-3D 4.2.1 and 4.3.1 (Tables 7-10: 33 grids from 3 x 3 to
+8 x 10, overlaps 0..30 px). The face volume (T, H, W) is divided into rows x cols spatial blocks;
+the feature is, for every block in row-major order, the concatenation [XY, XT, YT] of its three
 plane histograms, each normalised by its own sum.
 
-Block formula (Choice, SPEC 5.1). Along an axis of length L split into n blocks that overlap by
-o pixels, the real block size is b = (L + (n - 1) o) / n and the stride is b - o = (L - o) / n.
-Block j covers the half-open pixel range
+Block formula (Choice, docs/methods.md#block-grids). Along an axis of length L split into n blocks
+that overlap by o pixels, the real block size is b = (L + (n - 1) o) / n and the stride is b - o =
+(L - o) / n. Block j covers the half-open pixel range
 
     start_j = floor(j (L - o) / n + 1/2)        (round half up, in exact integer arithmetic)
     stop_j  = start_{j+1} + o                   (so stop_{n-1} = L)
@@ -305,7 +305,7 @@ def block_histograms(
     """(S * rows * cols, sum of n_bins) block histograms; each row is [XY | XT | YT].
 
     Blocks are in row-major order within each time segment; every plane part is normalised
-    by its own sum (all-zero for a block without centres). SPEC 5.1, DSME-3D 4.2.1.
+    by its own sum (all-zero for a block without centres). DSME-3D 4.2.1.
     """
     histograms = _histograms_of_windows(integral, block_windows(integral, grid, overlap))
     return histograms.reshape(-1, histograms.shape[-1])

@@ -1,14 +1,14 @@
 """Principal curvatures on point clouds, shape index and HK surface types.
 
-SPEC.md 5.2 (DSME-3D 4.2.2 - 4.2.3). At every vertex the surface is fitted, in a local frame built
-from the vertex normal, by a cubic height polynomial over the neighbours within a radius (the
-"osculating jet" of Goldfeather & Interrante 2004, "A novel cubic-order algorithm for approximating
-principal direction vectors", ACM TOG 23(1)); the principal curvatures are the eigenvalues of the
-Weingarten (shape-operator) matrix of the fit at the vertex.
+docs/methods.md#curvature (DSME-3D 4.2.2 - 4.2.3). At every vertex the surface is fitted, in a local
+frame built from the vertex normal, by a cubic height polynomial over the neighbours within a radius
+(the "osculating jet" of Goldfeather & Interrante 2004, "A novel cubic-order algorithm for
+approximating principal direction vectors", ACM TOG 23(1)); the principal curvatures are the
+eigenvalues of the Weingarten (shape-operator) matrix of the fit at the vertex.
 
-Sign convention (SPEC.md 5.2, pinned in tests/unit/test_curvature.py): the camera sits at the
-origin looking down +z; normals point toward the camera (toward smaller z for a face in front of
-it) and a surface that is convex toward the camera has POSITIVE curvature. A spherical cap facing
+Sign convention (docs/methods.md#curvature, pinned in tests/unit/test_curvature.py): the camera sits
+at the origin looking down +z; normals point toward the camera (toward smaller z for a face in front
+of it) and a surface that is convex toward the camera has POSITIVE curvature. A spherical cap facing
 the camera (nose tip) has k1 = k2 = +1/R, the inside of a sphere (cup) -1/R, a ridge (+1/R, 0) and a
 saddle (+1/R, -1/R). Curvatures are in 1/(unit of the points), i.e. 1/mm for the pipeline's clouds.
 
@@ -181,7 +181,8 @@ def _pca_normals(
 def orient_normals_toward_camera(
     normals: np.ndarray, points: np.ndarray, viewpoint: tuple[float, float, float] = (0.0, 0.0, 0.0)
 ) -> np.ndarray:
-    """Flip normals so that each points toward the camera at `viewpoint` (SPEC.md 5.2).
+    """Flip normals so that each points toward the camera at `viewpoint`
+    (docs/methods.md#curvature).
 
     The sign of every curvature depends on this orientation; a normal exactly perpendicular to
     the viewing ray (a surface seen edge-on, which a depth camera does not see) is left as is.
@@ -430,7 +431,7 @@ def _fit_jet(
     # Back to unscaled units: slopes are scale free, second derivatives scale by 1/radius.
     # Minus sign: the height runs along the normal toward the camera, and a surface convex
     # toward the camera bends away from it (negative height Hessian) yet must come out
-    # positive (SPEC.md 5.2).
+    # positive (docs/methods.md#curvature).
     w = np.sqrt(1.0 + p * p + q * q)
     big_l = -coef[3] / (radius * w)
     big_m = -coef[4] / (radius * w)
@@ -494,7 +495,7 @@ def _fit_jet(
 
 @dataclass(frozen=True)
 class CurvatureFit:
-    """Per-point result of `fit_principal_curvatures` (SPEC.md 5.2 sign convention).
+    """Per-point result of `fit_principal_curvatures` (docs/methods.md#curvature sign convention).
 
     k1 >= k2 (1/length unit); `normals` are the fitted surfaces' unit normals (toward the camera);
     `direction1` / `direction2` the unit principal directions of k1 / k2; `neighbor_counts` the
@@ -544,7 +545,7 @@ def fit_principal_curvatures(
     use_normal_constraints: bool = False,
     viewpoint: tuple[float, float, float] = (0.0, 0.0, 0.0),
 ) -> CurvatureFit:
-    """Principal curvatures, directions and normals of a point cloud (SPEC.md 5.2).
+    """Principal curvatures, directions and normals of a point cloud (docs/methods.md#curvature).
 
     For every point: a tangent frame from its normal (given, or PCA of the neighbours within
     `radius`), a least-squares cubic height polynomial over the neighbours within `radius`
@@ -657,7 +658,8 @@ SHAPE_INDEX_BINS: tuple[tuple[str, float, float], ...] = tuple(
 
 
 def shape_index(k1: np.ndarray, k2: np.ndarray, planar_tolerance: float = 0.0) -> np.ndarray:
-    """Shape index SI = 1/2 + (1/pi) atan((k1 + k2) / (k1 - k2)) in [0, 1] (SPEC.md 5.2).
+    """Shape index SI = 1/2 + (1/pi) atan((k1 + k2) / (k1 - k2)) in [0, 1]
+    (docs/methods.md#curvature).
 
     DSME-3D Eq. 6 written for our sign convention (convex toward the camera is positive):
     cap 1, dome 0.875, ridge 0.75, saddle 0.5, rut 0.25, cup 0. Umbilic points (k1 = k2) take 1
@@ -695,8 +697,8 @@ def shape_index_bin(si: np.ndarray) -> np.ndarray:
 class HKType(enum.IntEnum):
     """Besl-Jain surface types, index = 3 * (H row: >0, 0, <0) + (K column: >0, 0, <0).
 
-    Named geometrically (SPEC.md 5.2) for our convention, convex toward the camera = H > 0.
-    """
+    Named geometrically (docs/methods.md#curvature) for our convention, convex toward the camera = H
+    > 0. """
 
     PEAK = 0  # H > 0, K > 0
     RIDGE = 1  # H > 0, K = 0
@@ -715,7 +717,7 @@ HK_TYPE_NAMES: tuple[str, ...] = tuple(t.name.lower().replace("_", " ") for t in
 def hk_type(H: np.ndarray, K: np.ndarray, eps_H: float, eps_K: float) -> np.ndarray:
     """Besl-Jain HK type 0..8 (see HKType / HK_TYPE_NAMES) per point; -1 where H or K is NaN.
 
-    H and K count as zero when |H| < eps_H and |K| < eps_K (SPEC.md 5.2, DSME-3D 4.2.2).
+    H and K count as zero when |H| < eps_H and |K| < eps_K (DSME-3D 4.2.2).
     """
     H = np.asarray(H, dtype=np.float64)
     K = np.asarray(K, dtype=np.float64)

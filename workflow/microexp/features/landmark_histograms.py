@@ -1,12 +1,13 @@
-"""Per-landmark shape-index and HK-type histograms, weighted by 2D motion (SPEC.md 5.2).
+"""Per-landmark shape-index and HK-type histograms, weighted by 2D motion
+(docs/methods.md#landmark-histograms).
 
 DSME-3D 4.2.4: around each of 23 motion-relevant 3D landmarks, a sphere of radius r; the feature
 of a landmark in a frame is the 9-bin histogram of the Dorai-Jain shape-index bins (Eq. 7) and the
 9-bin histogram of Besl-Jain HK types (Eq. 8) of the vertices inside the sphere, divided by their
 number M. Each landmark's histograms are weighted by the mean intensity of the 2D mean-difference
-image in a small disc around the landmark (Eqs. 9-10). Choice (SPEC.md 5.2): the frames are onset
-and apex, and a sample's descriptor is [weighted onset histograms, weighted apex histograms] over
-the 23 landmarks, i.e. 2 x 23 x 9 values for SI and as many for HK.
+image in a small disc around the landmark (Eqs. 9-10). Choice (docs/methods.md#landmark-histograms):
+the frames are onset and apex, and a sample's descriptor is [weighted onset histograms, weighted
+apex histograms] over the 23 landmarks, i.e. 2 x 23 x 9 values for SI and as many for HK.
 
 Vertex bookkeeping (the same for every landmark and frame):
 - M counts the sphere's vertices that have a curvature. Vertices whose curvature is undefined
@@ -61,7 +62,8 @@ DSME3D_LANDMARKS_23: tuple[int, ...] = (
 )  # fmt: skip
 """The 23 motion-relevant landmarks of DSME-3D Fig. 8 as 68-point (iBUG / dlib) indices.
 
-SPEC.md 5.2 "Choice"; the run's list lives in config, this is its default."""
+a choice, docs/methods.md#landmark-histograms; the run's list lives in config, this is its
+default."""
 
 DEFAULT_MIN_SPHERE_VERTICES = 20
 """Fewer vertices than this in a landmark sphere make a histogram too coarse to mean anything."""
@@ -74,7 +76,7 @@ class LandmarkFeatureError(ValueError):
     sphere with too few vertices with a curvature.
 
     Attributes `landmark` (68-point index) and `frame` ("onset", "apex", ...) let the caller write
-    a failure record (ARCHITECTURE.md principle 5).
+    a failure record (docs/layout.md#failures).
     """
 
     def __init__(self, message: str, *, landmark: int, frame: str) -> None:
@@ -207,7 +209,8 @@ def point_shape_classes(
     min_neighbors: int = DEFAULT_MIN_NEIGHBORS,
     use_normal_constraints: bool = False,
 ) -> PointShapeClasses:
-    """Curvature of a frame's cloud (once) and each point's SI bin and HK type (SPEC.md 5.2).
+    """Curvature of a frame's cloud (once) and each point's SI bin and HK type
+    (docs/methods.md#landmark-histograms).
 
     Planar means HK flat (|H| < eps_H and |K| < eps_K): one definition, so that the SI and HK
     descriptors agree on which vertices are planar.
@@ -306,7 +309,8 @@ def curvature_descriptors(
     min_neighbors: int = DEFAULT_MIN_NEIGHBORS,
     use_normal_constraints: bool = False,
 ) -> dict[str, np.ndarray]:
-    """A sample's SI and HK descriptors from its onset and apex clouds (SPEC.md 5.2).
+    """A sample's SI and HK descriptors from its onset and apex clouds
+    (docs/methods.md#landmark-histograms).
 
     Curvature is computed once per frame cloud (radius `radius_curv`), then both histograms per
     landmark sphere (radius `radius_sphere`); `weights` (one per landmark, from

@@ -1,8 +1,8 @@
 """LBP and LBP-TOP with the conventions of the original ``LBPTOP.m`` (Zhao & Pietikainen).
 
-SPEC.md 5.1 is the reference; DSME-3D section 4.2.1 and CAS(ME)^2 section 3 use the descriptor.
-The aim is bit-identity with the MATLAB code for the same volume and parameters, so every
-convention below copies that code, including its 1-based indices and its single precision:
+docs/methods.md#lbp-top is the reference; DSME-3D section 4.2.1 and CAS(ME)^2 section 3 use the
+descriptor. The aim is bit-identity with the MATLAB code for the same volume and parameters, so
+every convention below copies that code, including its 1-based indices and its single precision:
 
 * angle a = 2 pi p / P, p = 0..P-1, evaluated as ``(2 * pi * p) / P``;
 * XY: x = xc + Rx cos a, y = yc - Ry sin a (p = 0 is the east neighbour, y points down);
@@ -105,7 +105,8 @@ class PlaneCodes:
 def centre_ranges(
     volume_shape: tuple[int, int, int], borders: tuple[int, int, int]
 ) -> tuple[range, range, range]:
-    """Centre frames, rows and columns: Bt..T-1-Bt, By..H-1-By, Bx..W-1-Bx (SPEC 5.1).
+    """Centre frames, rows and columns: Bt..T-1-Bt, By..H-1-By, Bx..W-1-Bx
+    (docs/methods.md#lbp-top).
 
     ``borders`` (Bx, By, Bt) are the radii (Rx, Ry, Rt) unless LBPTOP.m's BorderLength /
     TimeLength are given (``axis_borders``).
@@ -167,8 +168,8 @@ def uniform_mapping(n_neighbors: int) -> np.ndarray:
     """``u2`` table: code -> bin. Uniform codes get bins 1.. ascending, non-uniform bin 0.
 
     There are P (P - 1) + 2 uniform codes, so the table has P (P - 1) + 3 bins
-    (59 for P = 8, 15 for P = 4), as in the reference code (SPEC 5.1). Read-only (cached).
-    """
+    (59 for P = 8, 15 for P = 4), as in the reference code (docs/methods.md#lbp-top). Read-only
+    (cached). """
     _check_neighbors(n_neighbors)
     return _uniform_mapping(int(n_neighbors))
 
@@ -323,7 +324,8 @@ def _bilinear_table(
 def _plane_geometry(
     plane: str, radii: tuple[int, int, int], n_neighbors: int
 ) -> dict[str, tuple[list[float], int, str]]:
-    """For c1 and c2 of a plane: (R * trig(a) for every p, sign, axis), from SPEC 5.1."""
+    """For c1 and c2 of a plane: (R * trig(a) for every p, sign, axis), from
+    docs/methods.md#lbp-top."""
     angles = _angles(n_neighbors)
     cos_terms = {
         axis: [r * math.cos(a) for a in angles] for axis, r in zip("xyt", radii, strict=True)
@@ -571,8 +573,8 @@ def lbptop_codes(
 ) -> PlaneCodes:
     """Raw LBP codes on the XY, XT and YT planes of every centre of a (T, H, W) volume.
 
-    radii = (Rx, Ry, Rt), neighbors = (Pxy, Pxt, Pyt); conventions of SPEC.md 5.1 (module
-    docstring). ``border_xy`` / ``border_t`` are LBPTOP.m's BorderLength / TimeLength (None:
+    radii = (Rx, Ry, Rt), neighbors = (Pxy, Pxt, Pyt); conventions of docs/methods.md#lbp-top
+    (module docstring). ``border_xy`` / ``border_t`` are LBPTOP.m's BorderLength / TimeLength (None:
     each axis's own radius). Codes are uint8 for P <= 8, else uint16. One pass gives all three
     planes; block and ROI histograms are derived from it (``microexp.features.blocks``).
     """
@@ -628,8 +630,8 @@ def lbptop(
 ) -> np.ndarray:
     """LBP-TOP histograms (3, n_bins) of a (T, H, W) volume: rows XY, XT, YT, each summing to 1.
 
-    SPEC.md 5.1 (conventions of the original LBPTOP.m); DSME-3D 4.2.1; CAS(ME)^2 section 3.
-    When the planes have different P, n_bins is the largest and shorter rows are zero-padded.
+    docs/methods.md#lbp-top (conventions of the original LBPTOP.m); DSME-3D 4.2.1; CAS(ME)^2 section
+    3. When the planes have different P, n_bins is the largest and shorter rows are zero-padded.
 
     ``border_xy`` and ``border_t`` are LBPTOP.m's ``BorderLength`` and ``TimeLength``: the
     centres are the voxels at least that far from the volume's sides in x and y, and in t.

@@ -2,8 +2,8 @@
 
 CAS(ME)^2 section 3 (Fig. 2) draws 36 ROIs from the 68 landmarks of each clip's first frame
 (following Liu / Wang et al., "Main directional mean optical flow", ROIs chosen by FACS action
-units) and concatenates one LBP-TOP histogram per ROI; SPEC.md 5.1 ("CAS(ME)^2 variant").
-The paper gives the ROIs only as a figure, so the exact polygons are a Choice, written down here:
+units) and concatenates one LBP-TOP histogram per ROI; docs/methods.md#rois-and-tim. The paper gives
+the ROIs only as a figure, so the exact polygons are a Choice, written down here:
 
 * 17 regions on each half of the face plus 2 on the midline = 36. Each region is the convex hull
   of a few landmarks (iBUG 68-point indices, 0-based) and of points derived from them with the
@@ -235,7 +235,7 @@ def roi_histograms(
     ``source`` is one code pass (``lbptop_codes``; ``mapping`` then applies) or its integral
     histograms (their own mapping is used). An ROI's centre set is its mask intersected with
     the centre range (no padding); each plane part is normalised by its own sum, all-zero for
-    an ROI without centres. CAS(ME)^2 section 3; SPEC 5.1.
+    an ROI without centres. CAS(ME)^2 section 3; docs/methods.md#rois-and-tim.
     """
     integral = source if isinstance(source, IntegralHistograms) else None
     if integral is None:

@@ -1,10 +1,10 @@
 """Per-sample features from the face stages' files (the `features` rules call these).
 
-- LBP-TOP (SPEC.md 5.1, DSME-3D 4.2.1): one code pass over the sample's aligned gray volume
+- LBP-TOP (DSME-3D 4.2.1): one code pass over the sample's aligned gray volume
   per setting (radii, neighbours, mapping, interpolation); what is stored is the per-plane
   integral histograms, from which every block grid and overlap (and the CAS(ME)^2 ROIs) is a
   lookup (`microexp.features.blocks`).
-- Curvature (SPEC.md 5.2, DSME-3D 4.2.2-4.2.4): SI and HK histograms in a sphere around each
+- Curvature (DSME-3D 4.2.2-4.2.4): SI and HK histograms in a sphere around each
   of the configured landmarks on the onset and apex face clouds, weighted by the 2D
   mean-difference image around each landmark.
 
@@ -59,7 +59,7 @@ def _optional_int(value: Any) -> int | None:
 @dataclass(frozen=True, repr=False)
 class LbptopSetting:
     """One LBP-TOP code pass: radii (Rx, Ry, Rt), neighbours (Pxy, Pxt, Pyt), mapping, and
-    interpolation (SPEC.md 5.1); `border_xy` / `border_t` are LBPTOP.m's BorderLength /
+    interpolation (docs/methods.md#lbp-top); `border_xy` / `border_t` are LBPTOP.m's BorderLength /
     TimeLength (None: each axis's radius; `microexp.features.lbptop.axis_borders`);
     `tim_frames` resamples the clip to that many frames with the temporal interpolation model
     first (the CAS(ME)^2 variant: 120)."""
@@ -159,7 +159,8 @@ class LbptopSetting:
 
 @dataclass(frozen=True)
 class CurvatureSetting:
-    """Curvature descriptors (SPEC.md 5.2): fit radius, landmark sphere radius, HK zero bands,
+    """Curvature descriptors (docs/methods.md#landmark-histograms): fit radius, landmark sphere
+    radius, HK zero bands,
     weight disc radius on the aligned crop, and the fewest vertices a sphere may hold."""
 
     radius_curv_mm: float = 6.0
@@ -214,7 +215,8 @@ def curvature_features(
     setting: CurvatureSetting,
     landmark_indices: Sequence[int],
 ) -> dict[str, np.ndarray]:
-    """The sample's weighted SI and HK descriptors for one setting (SPEC.md 5.2)."""
+    """The sample's weighted SI and HK descriptors for one setting
+    (docs/methods.md#landmark-histograms)."""
     onset, apex = face2d.onset, face2d.apex
     try:
         weights = landmark_weights(

@@ -1,8 +1,9 @@
 """Temporal interpolation model (TIM): resample a clip to a fixed number of frames.
 
 Zhou, Zhao & Pietikainen (2011), used by Pfister et al. (2011) and by CAS(ME)^2 section 3 (which
-normalises every clip to 120 frames before LBP-TOP on 36 ROIs; SPEC.md 5.1, "CAS(ME)^2 variant").
-The CAS(ME)^2 text itself says "linear interpolation"; SPEC.md chooses TIM, implemented here.
+normalises every clip to 120 frames before LBP-TOP on 36 ROIs; docs/methods.md#rois-and-tim,
+"CAS(ME)^2 variant"). The CAS(ME)^2 text itself says "linear interpolation"; the field's TIM is
+chosen instead (docs/methods.md#rois-and-tim), implemented here.
 
 Method (graph embedding of the clip onto a curve):
 

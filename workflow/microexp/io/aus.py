@@ -2,9 +2,9 @@
 
 FACS codes an expression as a combination of Action Units. The sheets of DSME-3D (Wang et al.,
 Sec. 3.4-3.5), CAS(ME)^3 (Li et al., Sec. 4.2.2, e.g. "AU R1+R2") and CAS(ME)^2 (Qu et al.,
-Sec. 2.3) all write that combination as free text, each in its own way (SPEC.md 2.2). This
-module reads every spelling met in those sheets into one value and writes it back in two
-normalised styles.
+Sec. 2.3) all write that combination as free text, each in its own way
+(docs/methods.md#annotation-sheets). This module reads every spelling met in those sheets into one
+value and writes it back in two normalised styles.
 
 Grammar of one AU token (case-insensitive, full-width characters folded by NFKC first)::
 

@@ -1,9 +1,9 @@
-"""One clip file per sample: the annotated frames with registered depth (ARCHITECTURE.md).
+"""One clip file per sample: the annotated frames with registered depth (docs/data-contracts.md).
 
 `extract_clip` takes a row of `samples.tsv` and returns the frames onset - margin ..
-offset + margin (SPEC.md 2.3) from the sample's source, a RealSense recording (read at sensor
-level, `microexp.io.realsense`) or a frame folder (`microexp.io.frames`). Frames the source
-lacks inside the clip are left out and counted (`dropped_frames`), as CAS(ME)^3 Part B style
+offset + margin (docs/methods.md#micro-vs-macro) from the sample's source, a RealSense recording
+(read at sensor level, `microexp.io.realsense`) or a frame folder (`microexp.io.frames`). Frames the
+source lacks inside the clip are left out and counted (`dropped_frames`), as CAS(ME)^3 Part B style
 drops are real; a missing onset, apex or offset frame, or a clip outside the video, makes the
 sample fail with a message naming the source and the frames.
 

@@ -1,4 +1,4 @@
-"""Micro- (ME) versus macro-expression by duration, per data set (SPEC.md 2.3).
+"""Micro- (ME) versus macro-expression by duration, per data set (docs/methods.md#micro-vs-macro).
 
 Each data set defines an ME by its duration, in its own words:
 
@@ -13,7 +13,7 @@ The sheets already say which is which (the ``expression_type`` column of
 relabels a sample. :func:`compare_with_sheet` only counts where a sheet and its own rule
 disagree, so the report can say so.
 
-Choices (SPEC.md 2.3 "Choice: the rule is per layout in config"):
+Choices (docs/methods.md#micro-vs-macro: the rule is per layout in config):
 
 - Duration of an expression with frames counted inclusively (CAS(ME)^3 Eq. 2, and CAS(ME)^2 from
   the same lab): ``(offset - onset + 1) / fps``. DSME-3D measures time between the onset and
@@ -60,7 +60,7 @@ _SLACK_MS = 1e-6
 
 @dataclass(frozen=True)
 class DurationRule:
-    """The ME / macro-expression duration rule of one data set (SPEC.md 2.3).
+    """The ME / macro-expression duration rule of one data set (docs/methods.md#micro-vs-macro).
 
     A sample is an ME when its duration is below ``me_max_ms`` (``<=`` when
     ``me_max_inclusive``, else ``<``), **or**, if ``me_max_onset_to_apex_ms`` is set, when its
@@ -130,7 +130,7 @@ RULES: dict[str, DurationRule] = {
 
 
 def rule_for_layout(layout: str) -> DurationRule:
-    """The built-in duration rule of an annotation layout (SPEC.md 2.3)."""
+    """The built-in duration rule of an annotation layout (docs/methods.md#micro-vs-macro)."""
     if layout == "casme2":
         raise ValueError("duration rule 'casme2' is now called 'casme_sq' (CAS(ME)^2)")
     try:
@@ -203,7 +203,8 @@ def classify_by_duration(
     apex_ms: object = None,
     offset_ms: object = None,
 ) -> str | Any:
-    """``"micro"``, ``"macro"`` or ``pd.NA`` for one expression by ``rule`` (SPEC.md 2.3).
+    """``"micro"``, ``"macro"`` or ``pd.NA`` for one expression by ``rule``
+    (docs/methods.md#micro-vs-macro).
 
     Frames are the sheet's frame numbers (None / NA when not annotated); the ``*_ms`` keywords
     are the timestamps of those frames when the recording has them. ``rule`` is a

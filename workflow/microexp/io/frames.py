@@ -1,4 +1,5 @@
-"""Frame-folder captures: color JPG/PNG + 16-bit depth PNG (+ PLY) per frame (SPEC.md 2.1).
+"""Frame-folder captures: color JPG/PNG + 16-bit depth PNG (+ PLY) per frame
+(docs/methods.md#capture-formats).
 
 DSME-3D ships each sample as a folder of color frames and per-frame point clouds; depth
 frames are 16-bit PNGs in depth units. Frame numbers are read from the file names (the

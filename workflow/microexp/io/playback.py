@@ -1,4 +1,4 @@
-"""RealSense playback and frame pairing (SPEC.md 2.1).
+"""RealSense playback and frame pairing (docs/methods.md#capture-formats).
 
 Frames are read at sensor level in non-real-time playback (`rs.pipeline` playback drops and
 repeats frames), and color and depth are paired by timestamp (or frame number), never by arrival

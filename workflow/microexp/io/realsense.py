@@ -1,10 +1,11 @@
 """Read RealSense recordings (`.bag` ROS1 and `.db3` ROS2) into paired, registered frames.
 
-SPEC.md 2.1: color and depth are paired by timestamp (or frame number), never by arrival order,
-and depth is registered to the color image (SPEC.md 4.2 needs depth aligned to color). Missing
-frames are reported, never papered over with a neighbour. The pieces: the containers' own index
-(`microexp.io.containers`), sensor-level playback and pairing (`microexp.io.playback`) and the
-registration (`microexp.io.registration`); this module puts them together and is the one to import.
+docs/methods.md#capture-formats: color and depth are paired by timestamp (or frame number), never by
+arrival order, and depth is registered to the color image (docs/methods.md#3d-face needs depth
+aligned to color). Missing frames are reported, never papered over with a neighbour. The pieces: the
+containers' own index (`microexp.io.containers`), sensor-level playback and pairing
+(`microexp.io.playback`) and the registration (`microexp.io.registration`); this module puts them
+together and is the one to import.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class RecordingInfo:
 
 @dataclass(frozen=True)
 class DroppedFrames:
-    """Frames missing inside the range read (SPEC.md 2.1: reported, never silently paired).
+    """Frames missing inside the range read (docs/methods.md#capture-formats: reported, never
+    silently paired).
 
     missing_color: color frame numbers that never arrived (asked-for numbers, or gaps in the
         color counter between the first and last frame read).
@@ -117,10 +119,10 @@ class Recording:
     """Paired frames of one recording (or clip), depth registered to color.
 
     color (T,H,W,3) uint8 RGB; depth (T,H,W) uint16 in depth units, registered to the color
-    image; timestamps_ms / frame_numbers are the color frames' (source numbering, SPEC.md 2.1);
-    depth_* are the paired depth frames' own. intrinsics are the color stream's (they are also
-    the registered depth's), depth_to_color the 4x4 extrinsics in metres.
-    """
+    image; timestamps_ms / frame_numbers are the color frames' (source numbering,
+    docs/methods.md#capture-formats); depth_* are the paired depth frames' own. intrinsics are the
+    color stream's (they are also the registered depth's), depth_to_color the 4x4 extrinsics in
+    metres. """
 
     path: Path
     color: np.ndarray
@@ -416,7 +418,8 @@ def iter_frames(
     queue_size: int = 8,
     stall_timeout_s: float = 30.0,
 ) -> FrameReader:
-    """Stream the frame pairs of a recording (SPEC.md 2.1), never holding it in memory.
+    """Stream the frame pairs of a recording (docs/methods.md#capture-formats), never holding it in
+    memory.
 
     frames: None for all, else the color frame numbers to return (anything iterable).
     register: register depth to color (`DepthRegistration`); False returns raw depth.
@@ -498,7 +501,8 @@ class _ClipBuffer:
 def read_recording(
     path: str | os.PathLike[str], frames: Iterable[int] | None = None, **options: Any
 ) -> Recording:
-    """Read a recording (or the frames numbered in `frames`) into arrays; SPEC.md 2.1.
+    """Read a recording (or the frames numbered in `frames`) into arrays;
+    docs/methods.md#capture-formats.
 
     Holds the result in memory: ask for clips of long recordings, not the whole file. Options
     are those of `iter_frames`. Frames missing in either stream are left out and listed in

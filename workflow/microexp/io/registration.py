@@ -1,8 +1,8 @@
 """Depth-to-color registration in pure NumPy, bit for bit what `rs.align(rs.stream.color)` does.
 
-The face crop needs each color pixel's depth (SPEC.md 4.2), so the depth image is resampled onto
-the color camera's pixel grid; the reader applies this to every frame pair it returns.
-"""
+The face crop needs each color pixel's depth (docs/methods.md#3d-face), so the depth image is
+resampled onto the color camera's pixel grid; the reader applies this to every frame pair it
+returns. """
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def pixels_per_degree(intr: Intrinsics) -> tuple[np.float32, np.float32]:
 class DepthRegistration:
     """Depth-to-color registration with the semantics of `rs.align(rs.stream.color)`.
 
-    SPEC.md 4.2 step 2. Each valid depth pixel's corner(s) are deprojected with the depth
+    docs/methods.md#3d-face. Each valid depth pixel's corner(s) are deprojected with the depth
     intrinsics at its depth, moved with the depth-to-color extrinsics and projected with the color
     intrinsics; the color pixel(s) hit receive the depth value, the nearest one winning
     (z-buffer). As in the SDK's vectorised aligner (which this reproduces bit for bit, float32
@@ -142,6 +142,7 @@ def register_depth_to_color(
     depth_to_color: np.ndarray | None = None,
     depth_scale: float = 0.001,
 ) -> np.ndarray:
-    """Register one depth frame to the color image (see `DepthRegistration`; SPEC.md 4.2)."""
+    """Register one depth frame to the color image (see `DepthRegistration`;
+    docs/methods.md#3d-face)."""
     extr = np.eye(4) if depth_to_color is None else depth_to_color
     return DepthRegistration(depth_intrinsics, color_intrinsics, extr, depth_scale)(depth)

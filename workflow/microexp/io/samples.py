@@ -1,6 +1,6 @@
 """One sample sheet per data set: every annotated expression, where its frames are, its labels.
 
-`results/{dataset}/samples.tsv` (ARCHITECTURE.md "ingest") is built from a data set's
+`results/{dataset}/samples.tsv` (docs/data-contracts.md) is built from a data set's
 annotation file(s) (`microexp.io.annotations`) and its entry in `config["datasets"]`:
 
     datasets:
@@ -25,8 +25,8 @@ sample's source in the sheet itself. The `synthetic` layout is the generated dat
 DSME-3D sheet (frame folders) and its generic sheet (recordings).
 
 The expression type is the sheet's when it gives one, else the layout's duration rule
-(SPEC.md 2.3); where both exist and disagree the sheet wins and the disagreement is counted
-(`TypeAgreement`), never relabelled.
+(docs/methods.md#micro-vs-macro); where both exist and disagree the sheet wins and the disagreement
+is counted (`TypeAgreement`), never relabelled.
 
 Two consumers, two rules
 ------------------------
@@ -175,8 +175,8 @@ def annotation_sources(dataset: Mapping[str, Any]) -> list[AnnotationSource]:
 
 
 def duration_rule(dataset: Mapping[str, Any]) -> DurationRule | None:
-    """The data set's ME/macro rule (SPEC.md 2.3): configured, else the layout's; the generic
-    layout has none unless configured (its sheet then must say the type)."""
+    """The data set's ME/macro rule (docs/methods.md#micro-vs-macro): configured, else the layout's;
+    the generic layout has none unless configured (its sheet then must say the type)."""
     configured = dataset.get("duration_rule")
     if configured is None:
         if dataset["layout"] == "generic":

@@ -1,6 +1,7 @@
-"""Class schemes: from a data set's labels to the classes a classifier learns (SPEC.md 6).
+"""Class schemes: from a data set's labels to the classes a classifier learns
+(docs/methods.md#class-schemes).
 
-A scheme is a mapping in config (SPEC.md 6, "Class schemes"):
+A scheme is a mapping in config (docs/methods.md#class-schemes):
 
 ```yaml
 emotion_dsme3d:
@@ -16,7 +17,7 @@ Labels are matched after stripping and lower-casing (the annotation reader lower
 emotions; objective classes are written "I" in DSME-3D and "3" in CAS(ME)^3). The class order in
 config is the column order of the probability table (``p_<class>``) and of confusion matrices.
 
-Nothing is dropped silently (ARCHITECTURE.md principle 5): `apply_scheme` reports the labels no
+Nothing is dropped silently (docs/layout.md#failures): `apply_scheme` reports the labels no
 class takes (e.g. "sadness" in DSME-3D's emotion scheme, DSME-3D 4.3; "others" in the three-class
 scheme, DSME-3D 4.3.3), the missing labels, and the classes dropped for being smaller than
 ``min_class_size``, each with its sample count.
@@ -38,9 +39,9 @@ __all__ = [
     "class_scheme",
 ]
 
-# Choice: 10 so that stratified 10-fold CV (SPEC.md 6) can put a sample of every class in every
-# test fold; it is also the scale at which DSME-3D dropped sadness "because the number of sadness
-# samples is too small" (4.3). Config overrides it per scheme.
+# Choice: 10 so that stratified 10-fold CV (docs/methods.md#protocols) can put a sample of every
+# class in every test fold; it is also the scale at which DSME-3D dropped sadness "because the
+# number of sadness samples is too small" (4.3). Config overrides it per scheme.
 DEFAULT_MIN_CLASS_SIZE = 10
 
 _ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
@@ -104,7 +105,8 @@ DEFAULT_CLASS_SCHEMES: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class ClassScheme:
-    """A validated class scheme (SPEC.md 6). ``classes`` maps class -> accepted labels."""
+    """A validated class scheme (docs/methods.md#class-schemes). ``classes`` maps class -> accepted
+    labels."""
 
     name: str
     source: str
@@ -163,7 +165,8 @@ def class_scheme(spec: Mapping[str, Any] | ClassScheme, name: str = "scheme") ->
 def apply_scheme(
     labels: pd.Series, scheme: Mapping[str, Any] | ClassScheme
 ) -> tuple[pd.Series, dict[str, Any]]:
-    """Map a data set's labels to a scheme's classes, dropping what it cannot use (SPEC.md 6).
+    """Map a data set's labels to a scheme's classes, dropping what it cannot use
+    (docs/methods.md#class-schemes).
 
     ``labels`` is one column of the sample sheet (``scheme.source``), indexed by sample. Returns
     the class of every sample (same index; string dtype, <NA> for dropped samples) and a report:
@@ -220,7 +223,7 @@ def _drop_reasons(
     small: Mapping[str, int],
     min_class_size: int,
 ) -> dict[str, str]:
-    """Why each dropped sample was dropped, in sample-sheet order (ARCHITECTURE.md principle 5)."""
+    """Why each dropped sample was dropped, in sample-sheet order (docs/layout.md#failures)."""
     reasons: dict[str, str] = {}
     for sample, label, is_missing, cls in zip(
         text.index, text.to_numpy(), missing.to_numpy(), mapped.to_numpy(), strict=True

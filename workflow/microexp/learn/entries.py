@@ -1,4 +1,4 @@
-"""Config entries of the classify and fusion rules, and the files they write (SPEC.md 6-7).
+"""Config entries of the classify and fusion rules, and the files they write (docs/tables.md).
 
 ``config["experiments"]`` holds classification entries: one experiment or a sweep each
 (experiments.py); an entry is one job of the ``classify_<entry>`` rule, so the work a sweep shares
@@ -7,7 +7,7 @@
 descriptor, per class scheme and protocol, with the oracle a and the nested a (DSME-3D Table 11,
 Eq. 13); one job of ``fusion_<entry>`` each.
 
-Files (ARCHITECTURE.md data contracts):
+Files (docs/data-contracts.md):
 
 - ``results/{dataset}/predictions/{experiment}/{protocol}.parquet``: out-of-fold predictions,
   one row per (repeat, sample): sample, subject, repeat, fold, label, predicted, p_<class>...
@@ -407,8 +407,8 @@ def run_fusion_entry(
     excluded_path: str | Path,
     summary_path: str | Path,
 ) -> tuple[pd.DataFrame, dict[tuple[str, str], dict[str, NestedFusionRun]]]:
-    """Every (scheme, protocol, descriptor) fusion of an entry (SPEC.md 6): the 2D and 3D SVMs
-    on the common samples, the oracle a and the nested a; writes the files of the module
+    """Every (scheme, protocol, descriptor) fusion of an entry (docs/methods.md#fusion): the 2D and
+    3D SVMs on the common samples, the oracle a and the nested a; writes the files of the module
     docstring and the scores rows (kind ``fusion``: LBP-TOP alone, each descriptor alone, each
     fusion with its a). Returns the scores and the runs by (scheme, protocol)."""
     scores, excluded, summary = [], [], {}

@@ -1,4 +1,4 @@
-"""Running experiments: from feature matrices to out-of-fold predictions (SPEC.md 6-7).
+"""Running experiments: from feature matrices to out-of-fold predictions (docs/tables.md).
 
 An experiment is specified in the config language of `microexp.learn.specs` and its data are
 assembled by `microexp.learn.matrices`; this module runs it under its protocols, alone
@@ -90,7 +90,7 @@ def run_experiment(
     splits: pd.DataFrame | None = None,
     precompute: bool = True,
 ) -> pd.DataFrame:
-    """Out-of-fold predictions of one experiment under one protocol (SPEC.md 6).
+    """Out-of-fold predictions of one experiment under one protocol (docs/methods.md#protocols).
 
     ``make_splits`` (unless ``splits`` is given) then ``cross_validate_svm``: rows of
     ``features`` follow ``samples``; ``subjects`` and ``labels`` follow ``samples`` too, or are
@@ -139,7 +139,7 @@ def run_sweep(
     features_per_pass: int | None = None,
     precompute: bool = True,
 ) -> dict[str, ExperimentRun]:
-    """Run many experiments of one data set, sharing what they have in common (SPEC.md 7).
+    """Run many experiments of one data set, sharing what they have in common (docs/tables.md).
 
     Per data set, the sample sheet is read once and the distinct features are loaded by
     ``feature_matrices`` (each file opened once per pass; ``features_per_pass`` bounds how
@@ -258,7 +258,7 @@ def _run_feature(
 
 @dataclass
 class FusionInputs:
-    """A 2D and a 3D experiment on one set of samples and one split (SPEC.md 6, fusion).
+    """A 2D and a 3D experiment on one set of samples and one split (docs/methods.md#fusion).
 
     Rows of ``features2d`` and ``features3d`` follow ``samples``: the samples kept by BOTH
     feature matrices (the intersection), labelled by the scheme applied to that intersection.
@@ -393,8 +393,8 @@ def run_fusion(
     inner_n_splits: int = 10,
     precompute: bool = True,
 ) -> NestedFusionRun:
-    """Both fusion figures (oracle a and nested a, SPEC.md 6) via ``nested_fusion_cv``; its
-    ``outer2d`` / ``outer3d`` equal ``fusion_predictions(inputs)``."""
+    """Both fusion figures (oracle a and nested a, docs/methods.md#fusion) via ``nested_fusion_cv``;
+    its ``outer2d`` / ``outer3d`` equal ``fusion_predictions(inputs)``."""
     return nested_fusion_cv(
         inputs.features2d,
         inputs.features3d,

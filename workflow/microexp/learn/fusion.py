@@ -1,4 +1,5 @@
-"""2D/3D probability fusion with an oracle and a nested choice of the weight (SPEC.md 6).
+"""2D/3D probability fusion with an oracle and a nested choice of the weight
+(docs/methods.md#fusion).
 
 DSME-3D Eq. 13 (section 4.3): P = (1 - a) p2D + a p3D, a in [0, 1], "fixed for all samples in each
 classification"; the predicted class is the argmax of P. a = 0 is 2D alone, a = 1 is 3D alone.
@@ -296,7 +297,7 @@ def nested_fusion_cv(
     criterion: str = "accuracy",
     precompute: bool = True,
 ) -> NestedFusionRun:
-    """From two feature matrices and an outer split to both fusion figures (SPEC.md 6).
+    """From two feature matrices and an outer split to both fusion figures (docs/methods.md#fusion).
 
     Runs the 2D and 3D SVMs on the outer split and on the nested inner splits
     (``inner_protocol`` defaults to protocols.default_inner_protocol(outer_protocol)), then

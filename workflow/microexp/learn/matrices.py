@@ -1,7 +1,7 @@
 """Feature-matrix assembly: the samples an experiment uses, their labels and features.
 
 Which samples an experiment uses, in this order, each exclusion recorded with its stage and
-reason (ARCHITECTURE.md principle 5): the expression types (stage ``expression_type``), the
+reason (docs/layout.md#failures): the expression types (stage ``expression_type``), the
 feature files (a failure marker excludes the sample with the marker's stage and reason; stage
 ``feature_matrix`` for non-finite values), then the class scheme applied to the samples that
 have features, so ``min_class_size`` counts usable samples (stage ``class_scheme``).
@@ -74,7 +74,8 @@ def select_expression_types(
     expression_types: Sequence[str] = DEFAULT_EXPRESSION_TYPES,
 ) -> tuple[list[str], pd.DataFrame]:
     """The sheet's samples of the given expression types (sheet order) and the others with
-    their reason (stage ``expression_type``). SPEC.md 2.3: the sheet's type, else the rule's."""
+    their reason (stage ``expression_type``): the sheet's type, else the rule's
+    (docs/methods.md#micro-vs-macro)."""
     sheet = sample_sheet(samples_tsv)
     wanted = {t.lower() for t in expression_types}
     types = sheet["expression_type"].str.strip().str.lower()
@@ -100,7 +101,7 @@ def experiment_labels(
     *,
     samples: Sequence[str] | None = None,
 ) -> tuple[pd.Series, pd.Series, dict[str, Any]]:
-    """Class labels of the samples an experiment can use (SPEC.md 6, class schemes).
+    """Class labels of the samples an experiment can use (docs/methods.md#class-schemes).
 
     ``samples`` restricts the sheet (e.g. to the samples with features), so that the scheme's
     ``min_class_size`` counts usable samples; rows follow ``samples`` (else the sheet). Returns

@@ -1,10 +1,10 @@
-"""Accuracy, UF1, UAR and confusion matrices of out-of-fold predictions (SPEC.md 6).
+"""Accuracy, UF1, UAR and confusion matrices of out-of-fold predictions (docs/methods.md#metrics).
 
-DSME-3D 4.3 reports accuracy and F-score; the MEGC convention (SPEC.md 8) is UF1 = unweighted
-(macro) mean of per-class F1 and UAR = unweighted mean of per-class recall, both computed on the
-predictions **pooled over all folds** of a repeat. Per-fold figures differ (a LOSO fold often
-holds one or two classes of one subject) and are a known pitfall when mixed up, so both are given
-and labelled: aggregation ``pooled`` or ``per_fold``.
+DSME-3D 4.3 reports accuracy and F-score; the MEGC convention (docs/methods.md#metrics) is
+UF1 = unweighted (macro) mean of per-class F1 and UAR = unweighted mean of per-class recall, both
+computed on the predictions **pooled over all folds** of a repeat. Per-fold figures differ (a LOSO
+fold often holds one or two classes of one subject) and are a known pitfall when mixed up, so both
+are given and labelled: aggregation ``pooled`` or ``per_fold``.
 
 Which classes a macro average runs over: the classes with at least one true sample in the
 predictions being scored. Pooled over a repeat that is every class of the scheme (apply_scheme
@@ -147,7 +147,8 @@ def _std(values: pd.Series | np.ndarray) -> float:
 
 
 def per_repeat_scores(predictions: pd.DataFrame) -> pd.DataFrame:
-    """One row per repeat: the pooled metrics and the per-fold means and stds (SPEC.md 6).
+    """One row per repeat: the pooled metrics and the per-fold means and stds
+    (docs/methods.md#metrics).
 
     Columns: repeat, n_samples, n_folds, then for m in accuracy, uf1, uar: ``pooled_<m>`` (on all
     the repeat's predictions at once), ``per_fold_mean_<m>`` and ``per_fold_std_<m>``.

@@ -1,4 +1,5 @@
-"""Evaluation protocols as split tables: LOSO, repeated stratified k-fold, LOVO (SPEC.md 6).
+"""Evaluation protocols as split tables: LOSO, repeated stratified k-fold, LOVO
+(docs/methods.md#protocols).
 
 DSME-3D 4.3 evaluates with leave-one-subject-out (LOSO) and 10-fold cross-validation, the latter
 "the average result of 10 times" (10 repeats with different seeds); CAS(ME)^2 section 3 with
@@ -13,10 +14,11 @@ labels and the seed, never on features.
 
 Note on leakage: LOSO keeps every subject's samples in one fold, so no subject is in both training
 and test. Stratified k-fold (as in DSME-3D) does *not* group by subject: samples of a subject are
-spread over folds, which is why its figures are higher than LOSO (SPEC.md 8, "subject leakage").
+spread over folds, which is why its figures are higher than LOSO (docs/tables.md#published-figures,
+"subject leakage").
 
-Nested splits (for the honest fusion weight, SPEC.md 6) add ``outer_repeat, outer_fold``: for each
-outer fold, an inner protocol on that fold's training rows only.
+Nested splits (for the honest fusion weight, docs/methods.md#fusion) add ``outer_repeat,
+outer_fold``: for each outer fold, an inner protocol on that fold's training rows only.
 """
 
 from __future__ import annotations

@@ -81,8 +81,8 @@ def setting_scores(
     dataset: str | None = None,
     **setting: Any,
 ) -> pd.DataFrame:
-    """The scores rows of one setting: ``summarize_scores(predictions)`` (SPEC.md 6: pooled and
-    per-fold accuracy, UF1, UAR) with the setting's identity and parameters as columns.
+    """The scores rows of one setting: ``summarize_scores(predictions)`` (docs/methods.md#metrics:
+    pooled and per-fold accuracy, UF1, UAR) with the setting's identity and parameters as columns.
 
     ``setting``: the parameters in the schema's column names (rx=1, ry=1, rt=4, grid_rows=5, ...).
     """

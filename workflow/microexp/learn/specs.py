@@ -11,7 +11,7 @@ expands to one experiment per combination (DSME-3D Tables 6-10, CAS(ME)^2 Table 
         dataset: synthetic
         scheme: objective                 # a DEFAULT_CLASS_SCHEMES name or an inline mapping
         min_class_size: 10                # optional: overrides the scheme's minimum
-        expression_types: [micro]         # default: micro only (SPEC.md 2.3)
+        expression_types: [micro]         # default: micro only (docs/methods.md#micro-vs-macro)
         feature:
           lbptop: {setting: r1-1-4_p8-8-8_u2_nearest, grid: [5, 5], overlap: 0}
         svm: {kernel: linear, C: 1, scaling: minmax}      # SVMParams.from_config
@@ -24,9 +24,9 @@ expands to one experiment per combination (DSME-3D Tables 6-10, CAS(ME)^2 Table 
           overlap: dsme3d                 # DSME3D_OVERLAPS (0..30 px), or a list
 
 Features (one of): ``lbptop: {setting, grid, overlap}``; ``lbptop_rois: {setting}`` (the 36
-CAS(ME)^2 ROIs from the first frame's aligned landmarks, SPEC.md 5.1); ``curvature: {setting,
-descriptor: si | hk | si+hk}`` (SPEC.md 5.2; si+hk is [si, hk]). A ``setting`` is either the
-folder name of a feature setting (``r1-1-4_p8-8-8_u2_nearest``; ``rc6_rs15_...``) or its
+CAS(ME)^2 ROIs from the first frame's aligned landmarks); ``curvature: {setting,
+descriptor: si | hk | si+hk}`` (docs/methods.md#curvature; si+hk is [si, hk]). A ``setting`` is
+either the folder name of a feature setting (``r1-1-4_p8-8-8_u2_nearest``; ``rc6_rs15_...``) or its
 parameters as a mapping (``{radii: [1, 1, 4], neighbors: [8, 8, 8], mapping: u2}``), the same
 mapping ``config["features"]`` takes; every setting an experiment reads must be computed by the
 features rules (``required_settings`` lists them).
@@ -132,7 +132,7 @@ _CURVATURE_NAME = re.compile(r"^rc([^_]+)_rs([^_]+)_eh([^_]+)_ek([^_]+)_d([^_]+)
 
 
 def lbptop_setting(value: str | Mapping[str, Any] | LbptopSetting) -> LbptopSetting:
-    """An LBP-TOP code setting from its folder name or its parameters (SPEC.md 5.1).
+    """An LBP-TOP code setting from its folder name or its parameters (docs/methods.md#lbp-top).
 
     The name is parsed back into parameters so that tables get rx, ry, rt, P and the mapping
     without a second source of truth; a name that does not round-trip is an error.
@@ -145,7 +145,7 @@ def lbptop_setting(value: str | Mapping[str, Any] | LbptopSetting) -> LbptopSett
 
 
 def curvature_setting(value: str | Mapping[str, Any] | CurvatureSetting) -> CurvatureSetting:
-    """A curvature setting from its folder name or its parameters (SPEC.md 5.2)."""
+    """A curvature setting from its folder name or its parameters (docs/methods.md#curvature)."""
     if isinstance(value, CurvatureSetting):
         return value
     if isinstance(value, Mapping):
@@ -191,7 +191,8 @@ def _lbptop_columns(setting: LbptopSetting) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class LbptopBlocks:
-    """LBP-TOP histograms of a rows x cols block grid with overlapping blocks (SPEC.md 5.1)."""
+    """LBP-TOP histograms of a rows x cols block grid with overlapping blocks
+    (docs/methods.md#lbp-top)."""
 
     setting: LbptopSetting
     grid: tuple[int, int] = (5, 5)
@@ -237,7 +238,8 @@ class LbptopBlocks:
 
 @dataclass(frozen=True)
 class LbptopRois:
-    """LBP-TOP histograms of the 36 CAS(ME)^2 ROIs of the first frame's landmarks (SPEC 5.1)."""
+    """LBP-TOP histograms of the 36 CAS(ME)^2 ROIs of the first frame's landmarks
+    (docs/methods.md#rois-and-tim)."""
 
     setting: LbptopSetting
 
@@ -260,7 +262,8 @@ class LbptopRois:
 
 @dataclass(frozen=True)
 class CurvatureFeature:
-    """Weighted SI and / or HK histograms of the 23 landmarks at onset and apex (SPEC.md 5.2)."""
+    """Weighted SI and / or HK histograms of the 23 landmarks at onset and apex
+    (docs/methods.md#curvature)."""
 
     setting: CurvatureSetting
     descriptor: str = "si+hk"

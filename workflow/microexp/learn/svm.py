@@ -1,4 +1,4 @@
-"""SVM with Platt-scaled class probabilities over a split table (SPEC.md 6; DSME-3D 4.3).
+"""SVM with Platt-scaled class probabilities over a split table (docs/methods.md#svm; DSME-3D 4.3).
 
 DSME-3D classifies with LIBSVM and fuses its class probabilities (Eq. 13), so the classifier is
 LIBSVM's C-SVC through scikit-learn's ``SVC`` with ``probability=True``: one-vs-one SVMs, Platt
@@ -13,7 +13,7 @@ the SVM and its Platt sigmoids. ``none`` and ``l2`` (each sample divided by its 
 norm) fit nothing, so for them one Gram matrix of all samples serves every fold.
 
 Sharing work (``precompute=True``, the default): per fold the scaled training and test features
-are multiplied once into Gram matrices (BLAS); every kernel of SPEC.md's sweeps (linear, poly,
+are multiplied once into Gram matrices (BLAS); every kernel the sweeps use (linear, poly,
 rbf, sigmoid) is a function of those, and every parameter setting in a sweep that shares the
 scaling reuses them, as ``SVC(kernel="precomputed")``. Without it, LIBSVM evaluates the kernel
 itself, repeatedly across its one-vs-one and Platt sub-problems (~25-35x slower on a
@@ -23,7 +23,7 @@ that differ in the last bits (a near-tie could in principle flip).
 
 Deterministic: LIBSVM's Platt cross-validation is seeded per fold from the config seed, and the
 Gram products run on one BLAS thread, since a threaded product changes the last bits with the
-thread count (ARCHITECTURE.md principle 6).
+thread count (docs/layout.md#determinism-and-versions).
 
 A training fold may lack a class (LOSO: a subject holds every sample of a rare class). Its
 probability column is 0 in that fold; a training fold with a single class predicts it with
@@ -336,7 +336,7 @@ def cross_validate_svm_sweep(
     classes: Sequence[str] | None = None,
     precompute: bool = True,
 ) -> list[pd.DataFrame]:
-    """Out-of-fold predictions for several SVM settings on one feature matrix (SPEC.md 6).
+    """Out-of-fold predictions for several SVM settings on one feature matrix (docs/methods.md#svm).
 
     ``features`` (n_samples, n_features) has one row per id in ``samples``; ``splits`` is a split
     table (protocols.py; plain or nested) over a subset of those samples with a ``label`` column.
@@ -378,8 +378,8 @@ def cross_validate_svm_sweep(
     y_rows = _codes_by_local_row(row_of, y_codes, len(unique_samples))
     probabilities = [np.full((len(splits), len(classes)), np.nan) for _ in params_list]
     # One BLAS thread: a multi-threaded matrix product changes the last bits of the Gram matrix
-    # with the thread count, and the tables must be identical whatever --cores (ARCHITECTURE.md
-    # principle 6). Snakemake parallelises over jobs instead.
+    # with the thread count, and the tables must be identical whatever --cores
+    # (docs/layout.md#determinism-and-versions). Snakemake parallelises over jobs instead.
     with threadpool_limits(limits=1, user_api="blas"):
         for fold in folds(splits):
             _predict_fold(

@@ -1,4 +1,4 @@
-"""Report captions written by the jobs themselves (SPEC.md 7: captions say what was computed).
+"""Report captions written by the jobs themselves (docs/tables.md: captions say what was computed).
 
 Snakemake renders a report item's caption from a template when the report is built, with the
 job's ``params`` in scope. A caption that states N samples, the folds or the fusion weights can

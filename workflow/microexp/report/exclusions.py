@@ -1,4 +1,4 @@
-"""All exclusions of a data set in one list (ARCHITECTURE.md principle 5; SPEC.md 7).
+"""All exclusions of a data set in one list (docs/layout.md#failures; docs/tables.md).
 
 A sample is left out of a table either because it failed a per-sample stage (a failure record
 under ``results/{dataset}/failures/``) or because an experiment did not use it: its expression

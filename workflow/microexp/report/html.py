@@ -1,4 +1,4 @@
-"""The excluded-samples list of the report (SPEC.md 6-8).
+"""The excluded-samples list of the report (docs/tables.md).
 
 A bad sample is never silently dropped, so the report lists every failure record
 (`microexp.failures.read_failures`) with its stage, reason and file, and every sample an experiment
@@ -29,7 +29,7 @@ __all__ = [
 
 # An experiment's exclusion columns plus the file a failure record points to.
 EXCLUSION_LIST_COLUMNS = [*EXCLUDED_COLUMNS, "file"]
-# Pipeline order (SPEC.md 1), so a sample's first failure reads first. Unknown stages follow.
+# Pipeline order (docs/layout.md), so a sample's first failure reads first. Unknown stages follow.
 STAGE_ORDER = ("synthetic", "ingest", "face2d", "cloud3d", "features", "classify", "evaluate")
 _NONE_EXCLUDED = "No sample was excluded: every sample passed every stage."
 

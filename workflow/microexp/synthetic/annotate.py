@@ -1,8 +1,8 @@
 """Annotation sheets of the synthetic data set, from its truth files.
 
-The frame-folder part gets a DSME-3D `micro-expression.xlsx` (SPEC.md 2.2); the recording
-part a `generic` layout TSV that names each sample's recording. The annotations are the
-truth: onset, apex and offset as the generator placed them, AUs as performed.
+The frame-folder part gets a DSME-3D `micro-expression.xlsx` (docs/methods.md#annotation-sheets);
+the recording part a `generic` layout TSV that names each sample's recording. The annotations are
+the truth: onset, apex and offset as the generator placed them, AUs as performed.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ DSME-3D (section 3.1) recorded 848 x 480 colour and depth with an Intel RealSens
 subject is derived from the one real face photograph shipped in scikit-image
 (``skimage.data.astronaut()``) by a landmark-driven face-shape morph, skin and hair tone, a
 subject-specific light shining on a metric 3D face surface, and skin texture (freckles, blotches,
-pores). Its 68 neutral landmarks are the photograph's, calibrated once with dlib (SPEC.md section
-3 step 1) and then carried geometrically through every warp, never re-detected.
+pores). Its 68 neutral landmarks are the photograph's, calibrated once with dlib (the detector of
+docs/methods.md#2d-face) and then carried geometrically through every warp, never re-detected.
 
 Units: image points are (x, y) pixels with pixel centres at integer coordinates (OpenCV and
 dlib); 3D points are millimetres in the colour camera's frame (x right, y down, z forward).
@@ -286,7 +286,8 @@ def draw_subject_parameters(rng: np.random.Generator, intrinsics: Intrinsics) ->
     return SubjectParameters(
         distance_mm=u(450.0, 650.0),
         # Adult face widths at the jaw landmarks: with these, the outer brow ends sit 83-98 mm
-        # from the nose tip, inside DSME-3D's 100 mm face crop as on real faces (SPEC.md 4.3).
+        # from the nose tip, inside DSME-3D's 100 mm face crop as on real faces
+        # (docs/methods.md#3d-face).
         face_width_mm=u(114.0, 128.0),
         roll_deg=u(-4.0, 4.0),
         centre_px=(

@@ -1,4 +1,4 @@
-"""Write RealSense recordings (SPEC.md 2.1) the way a D415 capture session does.
+"""Write RealSense recordings (docs/methods.md#capture-formats) the way a D415 capture session does.
 
 A recording holds a "Stereo Module" sensor with a Z16 depth stream and an "RGB Camera" sensor
 with an RGB8 color stream, their intrinsics, the depth-to-color extrinsics and the depth units,
@@ -226,7 +226,8 @@ def write_recording(
     color_format: str = "rgb8",
     flush_every: int = 16,
 ) -> RecordingSummary:
-    """Record `frames` to `path` with the installed SDK's recorder (SPEC.md 2.1).
+    """Record `frames` to `path` with the installed SDK's recorder
+    (docs/methods.md#capture-formats).
 
     Streaming: frames are pulled from the iterable one at a time. The SDK's recorder queues
     frames without bound and, when closed, gives its writer thread only 10 s to drain the

@@ -5,10 +5,10 @@ parses, to know every sample, and each generation job renders one sample from it
 Every sample draws from its own random stream seeded by (seed, subject, video), so changing
 one subject's settings never shifts another's data.
 
-Timing follows the duration rules of the databases (SPEC.md 2.3): a micro-expression lasts
-< 500 ms (DSME-3D, 60 fps); macro-expressions last 0.5-4 s and reach their apex no sooner
-than 260 ms after onset, so that DSME-3D's rule (duration < 500 ms or onset-to-apex < 260 ms)
-calls them macro. Sample ids are DSME-3D's `<subject>_<video>`: one expression per video.
+Timing follows the duration rules of the databases (docs/methods.md#micro-vs-macro): a
+micro-expression lasts < 500 ms (DSME-3D, 60 fps); macro-expressions last 0.5-4 s and reach their
+apex no sooner than 260 ms after onset, so that DSME-3D's rule (duration < 500 ms or onset-to-apex <
+260 ms) calls them macro. Sample ids are DSME-3D's `<subject>_<video>`: one expression per video.
 """
 
 from __future__ import annotations

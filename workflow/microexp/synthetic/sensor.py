@@ -1,8 +1,8 @@
 """Intel RealSense D415-like capture artefacts for the synthetic data set.
 
 The renderer produces noise-free colour and metric depth; real D415 captures (DSME-3D section
-3.1) differ in ways every 3D stage must cope with (SPEC.md section 4: spatial/temporal filtering
-and hole filling exist because of them):
+3.1) differ in ways every 3D stage must cope with (docs/methods.md#3d-face: spatial/temporal
+filtering and hole filling exist because of them):
 
 * depth noise from sub-pixel disparity error: z = f b / d, so sigma_z = z^2 sigma_d / (f b),
   about 0.6 mm at 0.5 m and 1.2 mm at 0.7 m for sigma_d = 0.08 px, b = 55 mm, f = 600 px;

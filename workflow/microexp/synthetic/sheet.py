@@ -1,18 +1,19 @@
 """Annotation sheets of the synthetic data set, in the layouts the real data sets use.
 
-ARCHITECTURE.md principle 4: the synthetic data set goes through the same ingestion as real
+docs/layout.md: the synthetic data set goes through the same ingestion as real
 data, so its annotations are written in real layouts and read back by
 :func:`microexp.io.annotations.read_annotations`, which must return exactly the rows given.
 
-DSME-3D layout (:func:`write_dsme3d_sheet`; Wang et al., Sec. 3.5; SPEC.md 2.2)
+DSME-3D layout (:func:`write_dsme3d_sheet`; Wang et al., Sec. 3.5)
     ``micro-expression.xlsx``, one sheet "micro-expression". Row 1 is a title (the reader must
     find the header below free text anyway, as in real sheets), row 2 the header, then one row
     per expression in these 8 columns:
 
     ==  ====================  ==========================================================
     A   Participant           participant number (a number cell when it is all digits)
-    B   Sample                sample id ``<subject>_<video>`` (SPEC.md 2.2 reading), text
-    C   Onset frame           source frame numbers, number cells; a missing apex is "/"
+    B   Sample                sample id ``<subject>_<video>`` (docs/methods.md#annotation-sheets
+    reading), text C   Onset frame           source frame numbers, number cells; a missing apex is
+    "/"
     D   Apex frame
     E   Offset frame
     F   AUs                   FACS codes joined by "+", e.g. "1+2" or "R1+R2+4"
@@ -108,7 +109,7 @@ def _text_or_none(value: object) -> str | None:
 
 
 def _frame_cell(value: object) -> int | str:
-    # Real sheets write a frame nobody annotated as "/" (SPEC.md 2.2).
+    # Real sheets write a frame nobody annotated as "/" (docs/methods.md#annotation-sheets).
     return "/" if _missing(value) else int(value)  # type: ignore[call-overload]
 
 

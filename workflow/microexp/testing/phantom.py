@@ -1,6 +1,6 @@
 """A face-like depth phantom with known rigid head motion, for truth tests and benchmarks.
 
-The 3D stage (SPEC.md 4; DSME-3D 4.1.2) must recover small head motions to a fraction of a
+The 3D stage (DSME-3D 4.1.2) must recover small head motions to a fraction of a
 degree; that can only be checked against exact truth. The phantom is a height field in the head
 frame (an ellipsoid with a nose, eye sockets, brow ridges and lips) that is moved by a rigid
 motion and ray-cast through the pinhole camera, pixel by pixel (Newton's method along each
