@@ -1,9 +1,9 @@
 """Annotation sheets of DSME-3D, CAS(ME)^3, CAS(ME)^2 and a generic layout, read into one table.
 
-SPEC.md 2.2 lists the layouts; ARCHITECTURE.md ("ingest") consumes the result. The public entry
-point is :func:`read_annotations`; it returns one row per annotated expression in the
-normalised schema below, and reports what it cannot interpret with a message naming file,
-sheet, row (1-based, as Excel shows it) and column.
+docs/methods.md#annotation-sheets lists the layouts; ingestion consumes the result
+(docs/data-contracts.md). The public entry point is :func:`read_annotations`; it returns one
+row per annotated expression in the normalised schema below, and reports what it cannot
+interpret with a message naming file, sheet, row (1-based, as Excel shows it) and column.
 
 Normalised schema (``COLUMNS``, in this order; then the layout's extra columns)
 ------------------------------------------------------------------------------------
@@ -33,8 +33,8 @@ Nothing lost, everything visible: every expression row of a sheet is in the tabl
 wrong with it; the reader flags, it decides nothing a consumer should decide. Recognition and
 spotting each apply their own rule to the flags (:mod:`microexp.io.samples`).
 
-Layouts (SPEC.md 2.2) and their extra columns
----------------------------------------------
+Layouts (docs/methods.md#annotation-sheets) and their extra columns
+------------------------------------------------------------------
 ``dsme3d``  ``micro-expression.xls`` (Wang et al., Sec. 3.5), 8 columns found by header names:
     participant number; sample id; onset; apex; offset; AUs; objective class; non-objective
     (emotion) class. An optional 9th column "Expression type" is read when present (the
@@ -79,7 +79,7 @@ Layouts (SPEC.md 2.2) and their extra columns
 
 Sample ids
 ----------
-- ``dsme3d``: SPEC.md 2.2 reads the sheet's id as ``<subject>_<video>`` ("1_1"); then
+- ``dsme3d``: the sheet's id reads as ``<subject>_<video>`` ("1_1"); then
   ``sample`` is that id and ``video`` the part after ``<subject>_``. The paper's own words
   ("1_1", "the first sample of the first video material", per participant) allow a second
   reading, ``<video>_<n>`` repeated across participants; if **any** id does not start with its
