@@ -44,8 +44,9 @@ print(json.dumps({
 def write_long_recording(path: Path, n_frames: int = N_FRAMES) -> None:
     import yaml
 
+    from microexp.io.containers import CaptureFrame
     from microexp.synthetic.generate import render_sample, subject_for
-    from microexp.synthetic.recording import CaptureFrame, write_recording
+    from microexp.synthetic.recording import write_recording
     from microexp.synthetic.schedule import SyntheticSettings, plan_samples
 
     root = Path(__file__).resolve().parents[1]

@@ -340,7 +340,8 @@ def write_long_video(
     truth_path: Path,
 ) -> None:
     """Render once; write the CAS(ME)^2 frame folder, the RealSense recording and the truth."""
-    from microexp.synthetic.recording import CaptureFrame, write_recording
+    from microexp.io.containers import CaptureFrame
+    from microexp.synthetic.recording import write_recording
 
     subject = long_subject(settings, long, plan.subject_index)
     folder = root / "casme_sq" / plan.frame_folder
