@@ -1,6 +1,8 @@
 # microexp: RGB-D micro-expression recognition, from RealSense captures to the paper tables.
 # The order of work, caching and the cluster belong to Snakemake; the science lives in the
 # Python package `microexp` (workflow/microexp/). See README.md.
+import os
+
 from snakemake.utils import min_version, validate
 
 from microexp.io.annotations import check_layout
@@ -9,6 +11,11 @@ min_version("9.0")
 
 
 configfile: "config.yaml"
+
+
+# The conda envs (--software-deployment-method conda) install this package from here:
+# envs/install-package.sh, run by Snakemake in each env it creates, reads the variable.
+os.environ.setdefault("MICROEXP_SOURCE", workflow.basedir)
 
 
 # a renamed layout (casme2 -> casme_sq) is named before the schema's generic message

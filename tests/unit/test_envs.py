@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -22,7 +23,6 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES = ROOT / "workflow" / "rules"
 PACKAGE_ROOT = ROOT / "workflow"  # microexp/ lives here
 FIRST_PARTY = "microexp"
 
@@ -31,7 +31,13 @@ INDIRECT_IMPORTS = {
     r"\b(?:read|to)_parquet\(": "pyarrow",
     r"engine=[\"']calamine[\"']": "python_calamine",
     r"engine=[\"']openpyxl[\"']": "openpyxl",
+    # face2d.detector finds the dlib model files through importlib, by the module's name.
+    r"[\"']face_recognition_models[\"']": "face_recognition_models",
 }
+# Every env installs the package itself with this script (as <env>.post-deploy.sh, which
+# Snakemake runs in the env after creating it): editable, without dependencies, from
+# ${MICROEXP_SOURCE}, which the Snakefile sets to its own directory.
+INSTALL_PACKAGE = ROOT / "envs" / "install-package.sh"
 
 
 def normalize(name: str) -> str:
@@ -47,23 +53,48 @@ class RuleEnv:
     script: Path
 
 
-def rule_envs(rules_dir: Path = RULES) -> list[RuleEnv]:
-    """Every rule (in every .smk file) that has both a conda env and a script."""
+def rule_envs(
+    snakefile: Path = ROOT / "Snakefile", configfiles: tuple[Path, ...] = (ROOT / "config.yaml",)
+) -> list[RuleEnv]:
+    """Every rule of the workflow that has both a conda env and a script, as Snakemake itself
+    parses them: rules written out and rules made in loops over config entries
+    (``classify_<entry>``, ``fusion_<entry>``, ``lbptop_<entry>`` batches) alike. Paths are
+    resolved against the file that defines the rule, as Snakemake resolves them."""
+    return _rule_envs(snakefile.resolve(), tuple(p.resolve() for p in configfiles))
+
+
+@cache
+def _rule_envs(snakefile: Path, configfiles: tuple[Path, ...]) -> list[RuleEnv]:
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (
+        ConfigSettings,
+        OutputSettings,
+        ResourceSettings,
+        StorageSettings,
+    )
+
     found = []
-    for smk in sorted(rules_dir.glob("*.smk")):
-        for block in re.split(r"(?m)^(?=rule \w+:)", smk.read_text()):
-            name = re.match(r"rule (\w+):", block)
-            conda = re.search(r"(?m)^    conda:\n\s+\"([^\"]+)\"", block)
-            script = re.search(r"(?m)^    script:\n\s+\"([^\"]+)\"", block)
-            if name and conda and script:
-                found.append(
-                    RuleEnv(
-                        name.group(1),
-                        smk,
-                        (smk.parent / conda.group(1)).resolve(),
-                        (smk.parent / script.group(1)).resolve(),
-                    )
+    with tempfile.TemporaryDirectory() as workdir, SnakemakeApi(OutputSettings()) as api:
+        workflow_api = api.workflow(
+            resource_settings=ResourceSettings(cores=1),
+            config_settings=ConfigSettings(configfiles=list(configfiles)),
+            storage_settings=StorageSettings(),
+            snakefile=snakefile,
+            workdir=Path(workdir),
+        )
+        # The parsed workflow (Snakemake's API exposes rules only through it).
+        for rule in workflow_api._workflow.rules:
+            if rule.conda_env is None or rule.script is None:
+                continue
+            basedir = Path(rule.basedir.get_path_or_uri(secret_free=True))
+            found.append(
+                RuleEnv(
+                    rule.name,
+                    Path(rule.snakefile),
+                    (basedir / str(rule.conda_env)).resolve(),
+                    (basedir / str(rule.script)).resolve(),
                 )
+            )
     return found
 
 
@@ -146,6 +177,8 @@ def env_pins(env: Path) -> dict[str, str]:
     for dependency in spec.get("dependencies", []):
         if isinstance(dependency, dict) and "pip" in dependency:
             for requirement in dependency["pip"]:
+                if requirement.startswith("-"):
+                    continue  # an option line (the package itself), not a distribution
                 name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
                 pins[normalize(name)] = requirement.replace(" ", "")
     return pins
@@ -208,9 +241,91 @@ def test_rules_with_envs_are_found():
 @pytest.mark.parametrize("rule", RULE_ENVS, ids=lambda r: r.rule)
 def test_env_covers_every_import_of_the_rule(rule):
     problems = uncovered(rule)
-    assert not problems, f"{rule.env.name} lacks, for rule {rule.rule}:\n  " + "\n  ".join(
-        problems
+    assert not problems, f"{rule.env.name} lacks, for rule {rule.rule}:\n  " + "\n  ".join(problems)
+
+
+def package_installer(env: Path) -> Path | None:
+    """The script Snakemake runs in `env` after creating it, if any."""
+    script = env.with_name(env.name.removesuffix(".yaml") + ".post-deploy.sh")
+    return script if script.is_file() else None
+
+
+def installs_the_package(script: Path | None) -> bool:
+    """Whether a post-deploy script installs the repository, editable and without deps."""
+    if script is None:
+        return False
+    text = script.read_text()
+    command = re.search(r"(?m)^python -m pip install (.*)$", text)
+    return bool(command) and all(
+        option in command.group(1) for option in ("--no-deps", "--editable", "${MICROEXP_SOURCE")
     )
+
+
+def test_every_env_installs_the_package():
+    """`import microexp` must work in each env: each installs the repository (editable)."""
+    missing = [
+        env.name
+        for env in sorted((ROOT / "envs").glob("*.yaml"))
+        if not installs_the_package(package_installer(env))
+    ]
+    assert not missing, f"{missing}: no <env>.post-deploy.sh installing the package"
+    assert all(
+        package_installer(env).resolve() == INSTALL_PACKAGE
+        for env in (ROOT / "envs").glob("*.yaml")
+    )
+
+
+def test_the_snakefile_points_the_envs_at_the_repository():
+    """What ${MICROEXP_SOURCE} stands for when Snakemake creates the envs: the directory of the
+    Snakefile, which holds pyproject.toml (the package to install)."""
+    snakefile = (ROOT / "Snakefile").read_text()
+    assert 'os.environ.setdefault("MICROEXP_SOURCE", workflow.basedir)' in snakefile
+    assert (ROOT / "pyproject.toml").is_file()
+
+
+@cache
+def requirement_closure(distributions_: frozenset[str]) -> set[str]:
+    """The distributions plus everything they require (installed metadata), transitively."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    todo, seen = list(distributions_), set(distributions_)
+    while todo:
+        name = todo.pop()
+        try:
+            requirements = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for requirement in requirements:
+            if "extra ==" in requirement:
+                continue
+            dependency = normalize(re.match(r"[A-Za-z0-9_.-]+", requirement).group(0))
+            if dependency not in seen:
+                seen.add(dependency)
+                todo.append(dependency)
+    return seen
+
+
+def reached_distributions(rules: list[RuleEnv], package_root: Path = PACKAGE_ROOT) -> set[str]:
+    providers = modules_to_distributions()
+    reached: set[str] = set()
+    for rule in rules:
+        for module in third_party_imports(rule.script, package_root):
+            reached |= providers.get(module, set())
+    return requirement_closure(frozenset(reached))
+
+
+def unneeded_pins(env: Path, rules: list[RuleEnv], package_root: Path = PACKAGE_ROOT) -> list[str]:
+    """Pins of `env` that none of its rules imports, directly or as a requirement of what they
+    import (the env of the classify rules installing dlib, say)."""
+    users = [r for r in rules if r.env == env.resolve()]
+    reached = reached_distributions(users, package_root)
+    return sorted(name for name in env_pins(env) if name not in reached)
+
+
+@pytest.mark.parametrize("env", sorted((ROOT / "envs").glob("*.yaml")), ids=lambda p: p.name)
+def test_env_installs_only_what_its_rules_reach(env):
+    unneeded = unneeded_pins(env, RULE_ENVS)
+    assert not unneeded, f"{env.name} installs what none of its rules imports: {unneeded}"
 
 
 def pin_problems(env: Path) -> list[str]:
@@ -243,8 +358,9 @@ def test_env_pins_equal_pyproject_pins(env):
 
 
 def make_case(tmp_path: Path, env_pip: list[str]) -> RuleEnv:
-    """A rule file, an env and a script that imports yaml directly and, through a
-    first-party module imported relatively, pandas with a parquet write (pyarrow)."""
+    """A Snakefile whose rules are made in a loop, an env and a script that imports yaml
+    directly and, through a first-party module imported relatively, pandas with a parquet write
+    (pyarrow)."""
     package = tmp_path / "workflow" / "microexp"
     (package / "io").mkdir(parents=True)
     (package / "__init__.py").write_text("")
@@ -265,11 +381,14 @@ def make_case(tmp_path: Path, env_pip: list[str]) -> RuleEnv:
     rules = tmp_path / "workflow" / "rules"
     rules.mkdir()
     (rules / "job.smk").write_text(
-        'rule job:\n    output:\n        "x"\n    conda:\n        "../../envs/job.yaml"\n'
-        '    script:\n        "../scripts/job.py"\n'
+        'for entry in ["a", "b"]:\n\n    rule:\n        name:\n            f"job_{entry}"\n'
+        '        output:\n            f"{entry}.x"\n        conda:\n'
+        '            "../../envs/job.yaml"\n        script:\n            "../scripts/job.py"\n'
     )
-    (found,) = rule_envs(rules)
-    return found
+    (tmp_path / "Snakefile").write_text('include: "workflow/rules/job.smk"\n')
+    found = rule_envs(tmp_path / "Snakefile", configfiles=())
+    assert [r.rule for r in found] == ["job_a", "job_b"]  # rules made in a loop are seen
+    return found[0]
 
 
 def test_transitive_relative_and_indirect_imports_are_seen(tmp_path):
@@ -295,3 +414,19 @@ def test_pins_that_differ_from_pyproject_are_caught(tmp_path):
     assert any(p.startswith("numpy==1.0.0 != numpy==") for p in problems)
     assert "pandas>=2 is not pinned" in problems
     assert "left-pad==1.0 is not a pyproject.toml dependency" in problems
+
+
+def test_an_unneeded_pin_is_reported(tmp_path):
+    rule = make_case(tmp_path, ["pyyaml==6.0.3", "pandas==3.1.1", "pyarrow==26.0.1", "dlib-bin==1"])
+    # numpy is pandas' requirement, so it may be pinned; dlib is imported by nothing here.
+    assert unneeded_pins(rule.env, [rule], tmp_path / "workflow") == ["dlib-bin"]
+
+
+def test_an_env_without_the_package_is_reported(tmp_path):
+    rule = make_case(tmp_path, ["pyyaml==6.0.3"])
+    assert package_installer(rule.env) is None
+    script = rule.env.with_name("job.post-deploy.sh")
+    script.write_text('python -m pip install --editable "${MICROEXP_SOURCE}"\n')
+    assert not installs_the_package(package_installer(rule.env))  # would pull every dependency
+    script.write_text(INSTALL_PACKAGE.read_text())
+    assert installs_the_package(package_installer(rule.env))
