@@ -15,6 +15,9 @@ Imports inside functions count (a lazy import is still a dependency); imports un
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -300,3 +303,34 @@ def test_the_checker_reports_each_kind_of_violation(bad_package):
         ["io", "synthetic"],
     ]
     assert import_cycles(bad_package) == [["microexp.evaluate.tables", "microexp.learn.entries"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# What a stage's readers pull in
+# ---------------------------------------------------------------------------------------------
+
+HEAVY = ("dlib", "cv2", "open3d", "pyrealsense2", "torch", "matplotlib", "pandas", "sklearn")
+
+
+def imported_heavy(module: str) -> list[str]:
+    """The heavy libraries a fresh interpreter has loaded after importing `module`."""
+    code = f"import sys, {module}; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(PACKAGE.parent)},
+    )
+    return done.stdout.split()
+
+
+@pytest.mark.parametrize("module", ["microexp.face2d.result", "microexp.cloud3d.result"])
+def test_stage_file_formats_import_only_numpy(module):
+    assert imported_heavy(module) == []
+
+
+def test_learning_does_not_import_the_face_stages_libraries():
+    # learn reads the face2d file (CAS(ME)^2 ROIs) through face2d.result, not face2d.stage.
+    loaded = imported_heavy("microexp.learn.entries")
+    assert not {"dlib", "cv2", "open3d", "pyrealsense2"} & set(loaded), loaded
