@@ -265,3 +265,23 @@ def test_method_params_from_config():
         method_params(config, "sift")
     with pytest.raises(ValueError, match="needs registered depth"):
         spot_video(method_params(config, "depth"), 30.0, gray=np.zeros((50, 36, 36), np.uint8))
+
+
+@pytest.mark.parametrize(("length", "n"), [(168, 6), (167, 6), (36, 6), (100, 7), (12, 2)])
+def test_grid_bounds_are_the_feature_blocks(length, n):
+    from microexp.features.blocks import block_bounds
+    from microexp.spotting.grid import grid_bounds
+
+    assert grid_bounds(length, n).tolist() == block_bounds(length, n, 0).tolist()
+
+
+def test_whole_video_ingestion_does_not_import_numba_or_scipy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, microexp.spotting.video; "
+        "print(sorted(m for m in ('numba', 'scipy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -5,13 +5,14 @@ from pathlib import Path
 from microexp.face2d.stage import Face2DParams
 from microexp.failures import SampleFailure, run_sample_stage
 from microexp.runlog import rule_logger
-from microexp.spotting.spotters import method_params
 from microexp.spotting.video import crop_video, iter_frame_folder, iter_recording, save_video_crops
 
 log = rule_logger(snakemake.log[0])
 source = Path(snakemake.input.source)
 params = Face2DParams.from_config(snakemake.config["face2d"])
-grid = tuple(method_params(snakemake.config["spotting"], "lbp").grid)
+# the spotters' grid, read from the config here: importing the spotters would load numba and
+# scipy into this job for nothing (~200 MB)
+grid = tuple(snakemake.config["spotting"].get("grid", (6, 6)))
 
 
 def work() -> None:

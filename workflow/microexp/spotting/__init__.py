@@ -5,23 +5,32 @@ Spotters: MDMD (optical flow; MEGC2020 baseline), LBP feature difference (Moilan
 is in :mod:`microexp.evaluate.spotting`.
 """
 
-from microexp.spotting.signals import (
-    contrast,
-    intervals_from_peaks,
-    intervals_from_runs,
-    spot_intervals,
-    spotting_threshold,
-    type_by_duration,
-)
-from microexp.spotting.spotters import (
-    METHODS,
-    MethodParams,
-    SpottingResult,
-    intervals_at,
-    method_params,
-    spot_video,
-    spotting_features,
-)
+import importlib
+
+# Lazy exports: importing one submodule (e.g. microexp.spotting.video for whole-video
+# ingestion) must not pull in numba, scipy and pandas through the others.
+_EXPORTS = {
+    "contrast": "signals",
+    "intervals_from_peaks": "signals",
+    "intervals_from_runs": "signals",
+    "spot_intervals": "signals",
+    "spotting_threshold": "signals",
+    "type_by_duration": "signals",
+    "METHODS": "spotters",
+    "MethodParams": "spotters",
+    "SpottingResult": "spotters",
+    "intervals_at": "spotters",
+    "method_params": "spotters",
+    "spot_video": "spotters",
+    "spotting_features": "spotters",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"microexp.spotting.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'microexp.spotting' has no attribute {name!r}")
+
 
 __all__ = [
     "METHODS",

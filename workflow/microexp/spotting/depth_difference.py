@@ -23,30 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from microexp.features.blocks import block_bounds
+from microexp.spotting.grid import block_mean_depth
 from microexp.spotting.lbp_difference import block_distance_feature
 
 __all__ = ["block_mean_depth", "combine_features", "depth_difference_feature"]
-
-
-def block_mean_depth(
-    depth: np.ndarray, grid: tuple[int, int] = (6, 6), min_valid_fraction: float = 0.5
-) -> np.ndarray:
-    """Mean valid depth (T, rows * cols) per block, NaN where too few pixels are valid."""
-    d = np.asarray(depth, dtype=np.float64)
-    if d.ndim != 3:
-        raise ValueError(f"depth must be (T, H, W), got shape {d.shape}")
-    rows, cols = grid
-    valid = np.isfinite(d) & (d > 0)
-    filled = np.where(valid, d, 0.0)
-    out = np.full((d.shape[0], rows * cols), np.nan)
-    for r, (y0, y1) in enumerate(block_bounds(d.shape[1], rows, 0)):
-        for c, (x0, x1) in enumerate(block_bounds(d.shape[2], cols, 0)):
-            n_valid = valid[:, y0:y1, x0:x1].sum(axis=(1, 2))
-            total = filled[:, y0:y1, x0:x1].sum(axis=(1, 2))
-            enough = n_valid >= min_valid_fraction * (y1 - y0) * (x1 - x0)
-            out[enough, r * cols + c] = total[enough] / n_valid[enough]
-    return out
 
 
 def depth_difference_feature(

@@ -21,7 +21,7 @@ the last crop (its scores are flagged through ``face_found``).
 
 Depth: the registered depth frame (mm; 0 = no data) is warped by the same per-frame similarity
 (nearest neighbour) and reduced to per-block mean depths on the spotters' grid
-(:func:`microexp.spotting.depth_difference.block_mean_depth`). This is a 2D registration of
+(:func:`microexp.spotting.grid.block_mean_depth`). This is a 2D registration of
 depth; the remaining rigid shift along the optical axis is removed per frame by the depth
 spotter (median block change). A per-frame 3D ICP (``microexp.cloud3d``) is not run here.
 """
@@ -55,7 +55,7 @@ from microexp.face2d.track import (
     tracked_box,
 )
 from microexp.io.frames import frame_number
-from microexp.spotting.depth_difference import block_mean_depth
+from microexp.spotting.grid import block_mean_depth
 
 __all__ = [
     "VideoCrops",
