@@ -31,8 +31,9 @@ run: $(STAMP)
 report: $(STAMP)
 	$(BIN)/snakemake --cores 1 --profile profiles/default --report results/report.html
 
-## What CI runs.
+## What CI runs (with a minimal TeX: a test compiles every LaTeX table).
 test: $(STAMP)
+	bash tools/install-system-deps.sh --tex
 	$(BIN)/python -m pytest tests
 
 lint: $(STAMP)

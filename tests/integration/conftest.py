@@ -13,15 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION_CONFIG = ROOT / "tests" / "integration" / "config.yaml"
 
 
-def run_snakemake(
+def snakemake_command(
     workdir: Path,
     *targets: str,
     configfiles: tuple[Path, ...] = (),
     extra: tuple[str, ...] = (),
-) -> str:
-    """Run snakemake from the repository's Snakefile in `workdir` on the integration config
-    (plus `configfiles`); return its output."""
-    command = [
+) -> list[str]:
+    """The snakemake command line of `run_snakemake`."""
+    return [
         sys.executable, "-m", "snakemake",
         *targets,
         "--snakefile", str(ROOT / "Snakefile"),
@@ -30,6 +29,17 @@ def run_snakemake(
         *extra,
         "--configfile", str(ROOT / "config.yaml"), str(INTEGRATION_CONFIG), *map(str, configfiles),
     ]  # fmt: skip
+
+
+def run_snakemake(
+    workdir: Path,
+    *targets: str,
+    configfiles: tuple[Path, ...] = (),
+    extra: tuple[str, ...] = (),
+) -> str:
+    """Run snakemake from the repository's Snakefile in `workdir` on the integration config
+    (plus `configfiles`); return its output."""
+    command = snakemake_command(workdir, *targets, configfiles=configfiles, extra=extra)
     done = subprocess.run(command, capture_output=True, text=True, cwd=workdir)
     output = done.stdout + done.stderr
     if done.returncode != 0:

@@ -98,3 +98,17 @@ def test_bad_samples_are_recorded_and_the_run_goes_on(tmp_path):
         # a record only where the failure happened; upstream failures are passed on, not re-recorded
         records = sorted(p.stem for p in (work / "results/broken/failures" / stage).glob("*.json"))
         assert records == (["good"] if stage == "face2d" else []), (stage, records)
+
+    # The report shows every failure picture (all six here) as a thumbnail, and the listing
+    # names every full-size picture with the stage that failed.
+    gallery = "results/broken/report/qc_pictures.html"
+    run_snakemake(work, gallery, configfiles=(extra,))
+    run_snakemake(work, gallery, configfiles=(extra,), extra=("--report", "report.html"))
+    html = (work / "report.html").read_text(errors="replace")
+    for stage in ("face2d", "cloud3d"):
+        for _, _, name, _ in rows:
+            assert (work / f"results/broken/report/qc/{stage}/{name}.failed.png").is_file()
+            assert f"{name}.failed.png" in html, (stage, name)
+    assert (work / "report.html").stat().st_size < 20e6
+    listing = pd.read_csv(work / "results/broken/report/qc_pictures.tsv", sep="\t")
+    assert sorted(listing["status"]) == ["failed at face2d"] * 2 + ["failed at ingest"] * 4

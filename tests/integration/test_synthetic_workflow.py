@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from microexp.io.annotations import read_annotations
@@ -163,7 +164,6 @@ def test_generation_is_deterministic(synthetic_run, tmp_path):
 def test_synthetic_samples_sheet_and_clips(synthetic_run):
     """`make run` also ingests: samples.tsv equals the truth; clips hold the onset..offset
     frames with registered depth."""
-    import pandas as pd
 
     from microexp.io.clips import load_clip
 
@@ -187,8 +187,20 @@ def test_the_html_report_builds(synthetic_run):
     """`make run` ends with `snakemake --report`: it must build from a finished run."""
     output = run_snakemake(synthetic_run, extra=("--report", "report.html"))
     html = (synthetic_run / "report.html").read_text(errors="replace")
-    for expected in ("Synthetic data set", "2D face QC", "3D face QC"):
+    for expected in ("Synthetic data set", "2D face QC", "3D face QC", "QC pictures on disk"):
         assert expected in html, expected
+    # The report embeds thumbnails of `report: qc_pictures` (2 here) pictures per stage, evenly
+    # spaced over the sorted samples (1_1 ... 3_2: the first and the last), not every picture.
+    assert (synthetic_run / "report.html").stat().st_size < 20e6
+    for stage in ("face2d", "cloud3d"):
+        folder = synthetic_run / f"results/synthetic/report/qc/{stage}"
+        shown = sorted(p.name for p in folder.iterdir())
+        assert shown == ["1_1.jpg", "3_2.jpg"], (stage, shown)
+    assert "1_1.jpg" in html and "3_2.jpg" in html and "2_1.jpg" not in html
+    listing = pd.read_csv(synthetic_run / "results/synthetic/report/qc_pictures.tsv", sep="\t")
+    assert len(listing) == 12 and (listing["status"] == "passed").all()
+    for picture in listing["picture"]:
+        assert (synthetic_run / picture).is_file(), picture  # full size, on disk
     # docutils reads a category name up to its first ': ' as a link target: names with one
     # collide (a warning per caption, links to the wrong category)
     assert "Duplicate explicit target name" not in output

@@ -9,12 +9,8 @@ rule cloud3d:
         face2d=stage_file("face2d"),
     output:
         cloud3d=stage_file("cloud3d"),
-        picture=report(
-            f"{RESULTS}/{{dataset}}/cloud3d/qc/{{sample}}.png",
-            caption="../report/cloud3d_qc.rst",
-            category="3D face QC",
-            subcategory="{dataset}",
-        ),
+        # full size, on disk; the report shows thumbnails of some (rule qc_gallery)
+        picture=f"{RESULTS}/{{dataset}}/cloud3d/qc/{{sample}}.png",
         ply=directory(f"{RESULTS}/{{dataset}}/cloud3d/ply/{{sample}}"),
     log:
         f"{LOGS}/{{dataset}}/cloud3d/{{sample}}.log",

@@ -286,6 +286,12 @@ def table_targets() -> list[str]:
     return targets
 
 
+# --- report (report.smk) ---------------------------------------------------------------------
+def report_targets() -> list[str]:
+    """What `snakemake --report` shows of the per-sample QC pictures, per data set."""
+    return [f"{RESULTS}/{name}/report/qc_pictures.html" for name in config["datasets"]]
+
+
 def excluded_inputs(wildcards) -> list[str]:
     """Everything that can exclude a sample of the data set: the sample sheet (annotation rows
     recognition cannot use get their failure records there), every per-sample output (failure

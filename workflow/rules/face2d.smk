@@ -9,12 +9,8 @@ rule face2d:
         clip=stage_file("clips"),
     output:
         face2d=stage_file("face2d"),
-        picture=report(
-            f"{RESULTS}/{{dataset}}/face2d/qc/{{sample}}.png",
-            caption="../report/face2d_qc.rst",
-            category="2D face QC",
-            subcategory="{dataset}",
-        ),
+        # full size, on disk; the report shows thumbnails of some (rule qc_gallery)
+        picture=f"{RESULTS}/{{dataset}}/face2d/qc/{{sample}}.png",
     log:
         f"{LOGS}/{{dataset}}/face2d/{{sample}}.log",
     benchmark:
