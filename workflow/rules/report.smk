@@ -4,24 +4,27 @@
 # embedding them all made it grow with the data set (90 MB for 72 samples).
 
 
+def qc_gallery_inputs(wildcards) -> dict[str, list[str]]:
+    """Each QC stage's outputs and pictures of every sample (no 3D stage without depth)."""
+    samples = samples_of(wildcards.dataset)
+    files = {}
+    for stage in qc_stages(wildcards.dataset):
+        files[stage] = expand(stage_file(stage), dataset=wildcards.dataset, sample=samples)
+        files[f"{stage}_pictures"] = expand(
+            f"{RESULTS}/{{dataset}}/{stage}/qc/{{sample}}.png",
+            dataset=wildcards.dataset,
+            sample=samples,
+        )
+    return files
+
+
+def qc_stages(dataset: str) -> list[str]:
+    return ["face2d"] if dataset in DATASETS_2D else ["face2d", "cloud3d"]
+
+
 rule qc_gallery:
     input:
-        face2d=lambda wildcards: expand(
-            stage_file("face2d"), dataset=wildcards.dataset, sample=samples_of(wildcards.dataset)
-        ),
-        face2d_pictures=lambda wildcards: expand(
-            f"{RESULTS}/{{dataset}}/face2d/qc/{{sample}}.png",
-            dataset=wildcards.dataset,
-            sample=samples_of(wildcards.dataset),
-        ),
-        cloud3d=lambda wildcards: expand(
-            stage_file("cloud3d"), dataset=wildcards.dataset, sample=samples_of(wildcards.dataset)
-        ),
-        cloud3d_pictures=lambda wildcards: expand(
-            f"{RESULTS}/{{dataset}}/cloud3d/qc/{{sample}}.png",
-            dataset=wildcards.dataset,
-            sample=samples_of(wildcards.dataset),
-        ),
+        unpack(qc_gallery_inputs),
     output:
         face2d=report(
             directory(f"{RESULTS}/{{dataset}}/report/qc/face2d"),
@@ -54,6 +57,7 @@ rule qc_gallery:
         runtime=lambda wildcards: 5 + len(samples_of(wildcards.dataset)) // 500,
     params:
         samples=lambda wildcards: samples_of(wildcards.dataset),
+        stages=lambda wildcards: qc_stages(wildcards.dataset),
         n_shown=config["report"]["qc_pictures"],
         width=config["report"]["thumbnail_px"],
     script:

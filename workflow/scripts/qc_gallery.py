@@ -1,27 +1,32 @@
 """Rule qc_gallery: the report's QC thumbnails (every failure, a sample of the rest) and the
 listing of every full-size QC picture."""
 
+from pathlib import Path
+
 from microexp.report.gallery import qc_pictures, write_gallery
 from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
 samples = snakemake.params.samples
 pictures = []
-for stage in ("face2d", "cloud3d"):
+for stage in snakemake.params.stages:
     pictures += qc_pictures(
         stage,
-        dict(zip(samples, snakemake.input[f"{stage}_pictures"], strict=True)),
-        dict(zip(samples, snakemake.input[stage], strict=True)),
+        dict(zip(samples, getattr(snakemake.input, f"{stage}_pictures"), strict=True)),
+        dict(zip(samples, getattr(snakemake.input, stage), strict=True)),
     )
 listing = write_gallery(
     pictures,
-    {"face2d": snakemake.output.face2d, "cloud3d": snakemake.output.cloud3d},
+    {stage: getattr(snakemake.output, stage) for stage in snakemake.params.stages},
     snakemake.output.listing,
     snakemake.output.tsv,
     dataset=snakemake.wildcards.dataset,
     n_shown=snakemake.params.n_shown,
     width=snakemake.params.width,
 )
+# A data set without depth has no 3D stage: its folder stays empty (the rule declares it).
+for stage in ("face2d", "cloud3d"):
+    Path(getattr(snakemake.output, stage)).mkdir(parents=True, exist_ok=True)
 log.info(
     "%s: %d pictures, %d shown (%d of failed samples)",
     snakemake.wildcards.dataset,
