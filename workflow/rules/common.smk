@@ -289,7 +289,10 @@ def table_targets() -> list[str]:
 # --- report (report.smk) ---------------------------------------------------------------------
 def report_targets() -> list[str]:
     """What `snakemake --report` shows of the per-sample QC pictures, per data set."""
-    return [f"{RESULTS}/{name}/report/qc_pictures.html" for name in config["datasets"]]
+    targets = [f"{RESULTS}/{name}/report/qc_pictures.html" for name in config["datasets"]]
+    if synthetic_subjects():
+        targets.append(f"{RESULTS}/synthetic/report/subjects")
+    return targets
 
 
 def excluded_inputs(wildcards) -> list[str]:

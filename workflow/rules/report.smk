@@ -62,3 +62,32 @@ rule qc_gallery:
         width=config["report"]["thumbnail_px"],
     script:
         "../scripts/qc_gallery.py"
+
+
+# The synthetic data set's subject figures grow with its subjects (33 in presets/paper.yaml,
+# 0.4 MB each): the report shows `report: qc_pictures` of them, evenly spaced, as thumbnails.
+rule synthetic_figures_gallery:
+    input:
+        lambda wildcards: expand(
+            f"{RESULTS}/synthetic/figures/subject_{{subject}}.png", subject=synthetic_subjects()
+        ),
+    output:
+        report(
+            directory(f"{RESULTS}/synthetic/report/subjects"),
+            patterns=["{name}.jpg"],
+            caption="../report/synthetic_subject.rst",
+            category="Synthetic data set",
+        ),
+    log:
+        f"{LOGS}/generate/figures_gallery.log",
+    conda:
+        "../../envs/classify.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        n_shown=config["report"]["qc_pictures"],
+        width=2 * config["report"]["thumbnail_px"],
+    script:
+        "../scripts/synthetic_figures_gallery.py"

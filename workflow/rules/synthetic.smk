@@ -111,11 +111,8 @@ rule synthetic_subject_figure:
             sample=[s for s, p in SYNTHETIC_PLANS.items() if p.subject == wildcards.subject],
         ),
     output:
-        report(
-            f"{RESULTS}/synthetic/figures/subject_{{subject}}.png",
-            caption="../report/synthetic_subject.rst",
-            category="Synthetic data set",
-        ),
+        # full size, on disk; the report shows some as thumbnails (report.smk)
+        f"{RESULTS}/synthetic/figures/subject_{{subject}}.png",
     log:
         f"{LOGS}/generate/figure_{{subject}}.log",
     group:
