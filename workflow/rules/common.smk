@@ -295,6 +295,24 @@ def report_targets() -> list[str]:
     return targets
 
 
+def qc_gallery_inputs(wildcards) -> dict[str, list[str]]:
+    """Each QC stage's outputs and pictures of every sample (no 3D stage without depth)."""
+    samples = samples_of(wildcards.dataset)
+    files = {}
+    for stage in qc_stages(wildcards.dataset):
+        files[stage] = expand(stage_file(stage), dataset=wildcards.dataset, sample=samples)
+        files[f"{stage}_pictures"] = expand(
+            f"{RESULTS}/{{dataset}}/{stage}/qc/{{sample}}.png",
+            dataset=wildcards.dataset,
+            sample=samples,
+        )
+    return files
+
+
+def qc_stages(dataset: str) -> list[str]:
+    return ["face2d"] if dataset in DATASETS_2D else ["face2d", "cloud3d"]
+
+
 def excluded_inputs(wildcards) -> list[str]:
     """Everything that can exclude a sample of the data set: the sample sheet (annotation rows
     recognition cannot use get their failure records there), every per-sample output (failure

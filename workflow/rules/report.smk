@@ -4,24 +4,6 @@
 # embedding them all made it grow with the data set (90 MB for 72 samples).
 
 
-def qc_gallery_inputs(wildcards) -> dict[str, list[str]]:
-    """Each QC stage's outputs and pictures of every sample (no 3D stage without depth)."""
-    samples = samples_of(wildcards.dataset)
-    files = {}
-    for stage in qc_stages(wildcards.dataset):
-        files[stage] = expand(stage_file(stage), dataset=wildcards.dataset, sample=samples)
-        files[f"{stage}_pictures"] = expand(
-            f"{RESULTS}/{{dataset}}/{stage}/qc/{{sample}}.png",
-            dataset=wildcards.dataset,
-            sample=samples,
-        )
-    return files
-
-
-def qc_stages(dataset: str) -> list[str]:
-    return ["face2d"] if dataset in DATASETS_2D else ["face2d", "cloud3d"]
-
-
 rule qc_gallery:
     input:
         unpack(qc_gallery_inputs),
