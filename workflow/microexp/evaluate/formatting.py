@@ -139,7 +139,25 @@ _LATEX_SPECIAL = {
     "—": "---",
     "†": r"$^\dagger$",
     "≤": r"$\leq$",
+    "≥": r"$\geq$",
     "×": r"$\times$",
+    # symbols pdflatex's UTF-8 input does not know (it stops with "Unicode character ... not
+    # set up for use with LaTeX"): they can come with names from a configuration or a sheet
+    "−": r"$-$",
+    "≈": r"$\approx$",
+    "≠": r"$\neq$",
+    "∞": r"$\infty$",
+    "∈": r"$\in$",
+    **{
+        letter: rf"$\{name}$"
+        for letter, name in zip(
+            "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ",
+            "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho "
+            "sigma tau upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi "
+            "Omega".split(),
+            strict=True,
+        )
+    },
 }
 
 
