@@ -9,5 +9,16 @@ name `lbptop` here is the function; import the module's other names from it dire
 
 from microexp.features.curvature import hk_type, principal_curvatures, shape_index, shape_index_bin
 from microexp.features.lbptop import lbptop
+from microexp.features.lk3d import depth_flow
+from microexp.features.rgbd import depth_range, rgbd_tensor
 
-__all__ = ["hk_type", "lbptop", "principal_curvatures", "shape_index", "shape_index_bin"]
+__all__ = [
+    "depth_flow",
+    "depth_range",
+    "hk_type",
+    "lbptop",
+    "principal_curvatures",
+    "rgbd_tensor",
+    "shape_index",
+    "shape_index_bin",
+]
