@@ -47,6 +47,7 @@ include: "workflow/rules/classify.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/spotting_plan.smk"
 include: "workflow/rules/spotting.smk"
+include: "workflow/rules/depth_flow.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -59,4 +60,5 @@ rule all:
         classify_targets(),
         table_targets(),
         spotting_targets() if config.get("spotting", {}).get("in_default_run", True) else [],
+        depth_flow_targets(),
         report_targets(),

@@ -325,3 +325,28 @@ def excluded_inputs(wildcards) -> list[str]:
         if fusion.dataset == wildcards.dataset:
             files.append(entry_outputs(wildcards.dataset, entry, ".excluded.tsv"))
     return files
+
+
+# --- depth flow (depth_flow.smk) ----------------------------------------------------------
+
+
+def depth_flow_datasets() -> list[str]:
+    """The configured data sets the depth_flow stage and the RGB vs RGB-D study run on."""
+    return [d for d in config["depth_flow"]["datasets"] if d in config["datasets"]]
+
+
+def depth_flow_inputs(wildcards) -> list[str]:
+    """Every sample's depth_flow file of a data set (the study reads them all)."""
+    return expand(
+        f"{RESULTS}/{wildcards.dataset}/depth_flow/{{sample}}.npz",
+        sample=samples_of(wildcards.dataset),
+    )
+
+
+def depth_flow_targets() -> list[str]:
+    targets = []
+    for name in depth_flow_datasets():
+        for pattern in ("depth_flow/{sample}.npz", "depth_flow/qc/{sample}.png"):
+            targets += expand(f"{RESULTS}/{name}/{pattern}", sample=samples_of(name))
+        targets.append(f"{RESULTS}/tables/{name}/rgbd_vs_rgb.tsv")
+    return targets

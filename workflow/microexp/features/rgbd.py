@@ -20,10 +20,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MAX_DEPTH_BINS", "DepthRange", "depth_range", "rgbd_tensor"]
+__all__ = ["MAX_DEPTH_BINS", "DepthRange", "DepthRangeError", "depth_range", "rgbd_tensor"]
 
 #: The reference builds no tensor when far >= near + this many depth units.
 MAX_DEPTH_BINS = 400
+
+
+class DepthRangeError(ValueError):
+    """No tensor for these depth limits (far >= near + 400, or far < near)."""
+
+    def __init__(self, message: str, near: int, far: int):
+        super().__init__(message)
+        self.near = near
+        self.far = far
 
 
 @dataclass(frozen=True)
@@ -69,15 +78,19 @@ def depth_range(depth_onset: np.ndarray, depth_apex: np.ndarray) -> DepthRange:
     far = max(_far_in_band(onset), _far_in_band(apex))
     near = int(min(onset[onset > 0].min(), apex[apex > 0].min()))
     if far >= near + MAX_DEPTH_BINS:
-        raise ValueError(
+        raise DepthRangeError(
             f"rgbd_tensor: depth range too large: far {far} >= near {near} + {MAX_DEPTH_BINS} "
-            f"({far - near + 1} bins); the reference builds no tensor"
+            f"({far - near + 1} bins); the reference builds no tensor",
+            near,
+            far,
         )
     if far < near:
         # Only when every non-zero depth lies above the band (a crop mostly of holes).
-        raise ValueError(
+        raise DepthRangeError(
             f"rgbd_tensor: far limit {far} below near limit {near}: no depth within 3 std of "
-            f"the mean is non-zero"
+            f"the mean is non-zero",
+            near,
+            far,
         )
     return DepthRange(near=near, far=far)
 
