@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -50,7 +49,7 @@ def face_depth_and_gray(rng: np.random.Generator, raise_mm: float = 0.0):
     y, x = np.mgrid[0:rows, 0:cols].astype(float)
     x = (x - cols / 2) * MM_PER_PIXEL
     y = (y - rows / 2) * MM_PER_PIXEL
-    a, b, c = 75.0, 95.0, 60.0
+    a, b, c = 75.0, 95.0, 125.0
     head = c * (1.0 - np.sqrt(np.clip(1.0 - (x / a) ** 2 - (y / b) ** 2, 0.0, None)))
     nose = 20.0 * np.exp(-(x**2 / (2 * 8.0**2) + (y - 5.0) ** 2 / (2 * 14.0**2)))
     brows = sum(
@@ -69,8 +68,8 @@ def face_depth_and_gray(rng: np.random.Generator, raise_mm: float = 0.0):
     depth += rng.normal(0.0, 0.3, depth.shape)
     depth = np.round(depth).astype(np.uint16)
     outside = (x / a) ** 2 + (y / b) ** 2 > 0.95
-    depth[outside & (rng.random(depth.shape) < 0.6)] = 0  # holes at the silhouette
-    depth[outside & (depth != 0)] += 250  # background behind the head
+    depth[outside & (rng.random(depth.shape) < 0.8)] = 0  # holes at the silhouette
+    depth[outside & (depth != 0)] += 900  # a wall behind the head: beyond mean + 3 std
     gray = 130 + 40 * np.sin(x / 6.0) * np.cos(y / 9.0) - 30 * np.exp(-((y + 32) ** 2) / 30.0)
     gray = np.clip(gray + rng.normal(0, 4, gray.shape), 0, 255).astype(np.uint8)
     return depth, gray
@@ -141,20 +140,26 @@ def main(out_dir: Path) -> dict:
             "wall_s": wall,
             "cpu_s": cpu,
             "voxels_per_s": voxels / wall,
+            # On a shared machine the process waits for a core: CPU time is the one-core cost.
+            "voxels_per_cpu_s": voxels / cpu,
             "windows": stats["windows"],
             "windows_skipped_fraction": stats["skipped"] / stats["windows"],
         }
         print(
             f"real-size pair {onset.shape}: {wall:.2f} s wall, {cpu:.2f} s CPU, "
-            f"{voxels / wall:,.0f} voxels/s, {real['windows_skipped_fraction']:.1%} windows skipped"
+            f"{voxels / cpu:,.0f} voxels per CPU second, "
+            f"{real['windows_skipped_fraction']:.1%} windows skipped"
         )
         # The very volume the reference was timed on (same generator and seed).
         small = sparse_pair(np.random.default_rng(SEED + 1), (64, 64, 48))
         wall_small, cpu_small, _ = _timed(*small)
         octave = dict(OCTAVE_64x64x48)
-        if octave["wall_s"]:
-            octave["speed_up_wall"] = octave["wall_s"] / wall_small
-        print(f"64 x 64 x 48: {wall_small:.3f} s (Octave, measured once: {octave['wall_s']} s)")
+        if octave["cpu_s"]:
+            octave["speed_up_cpu"] = octave["cpu_s"] / cpu_small
+        print(
+            f"64 x 64 x 48: {wall_small:.3f} s wall, {cpu_small:.3f} s CPU "
+            f"(Octave, measured once: {octave['wall_s']} s wall, {octave['cpu_s']} s CPU)"
+        )
     finally:
         numba.set_num_threads(threads)
     memory = _peak_memory((200, 200, 400))

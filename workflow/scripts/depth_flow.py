@@ -25,9 +25,9 @@ def work() -> None:
     face2d = load_face2d(snakemake.input.face2d)
     if clip.apex < 0:
         raise SampleFailure("no apex frame annotated: depth flow needs onset and apex")
-    size = face2d.crop_size
-    gray = [face2d.aligned_gray[t] for t in (clip.onset, clip.apex)]
-    depth = [depth_crop(clip.depth[t], face2d.crop_transform, size) for t in (clip.onset, clip.apex)]
+    frames = (clip.onset, clip.apex)
+    gray = [face2d.aligned_gray[t] for t in frames]
+    depth = [depth_crop(clip.depth[t], face2d.crop_transform, face2d.crop_size) for t in frames]
     params = DepthFlowParams.from_config(snakemake.params.depth_flow)
     result = process_depth_flow(gray[0], gray[1], depth[0], depth[1], params)
     log.info(

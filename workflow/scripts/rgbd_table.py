@@ -19,8 +19,6 @@ table, report = rgbd_table(
     schemes=snakemake.params.class_schemes,
 )
 table.to_csv(snakemake.output.tsv, sep="\t", index=False, float_format="%.6f")
-Path(snakemake.output.md).write_text(
-    table_markdown(table, report, snakemake.wildcards.dataset)
-)
+Path(snakemake.output.md).write_text(table_markdown(table, report, snakemake.wildcards.dataset))
 Path(snakemake.output.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
 log.info("RGB vs RGB-D: %d rows, %d samples without features", len(table), len(features.excluded))

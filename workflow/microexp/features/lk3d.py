@@ -37,13 +37,9 @@ described in docs/depth_flow.md):
 
 from __future__ import annotations
 
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from scipy import ndimage
-
-# Same choice as features/curvature.py: OpenMP is always present (libgomp), TBB may be too old.
-numba.config.THREADING_LAYER = "omp"
 
 __all__ = ["depth_flow", "gaussian_kernel3d", "pyramid_downsample", "upsample_flow"]
 
@@ -71,6 +67,18 @@ def _gaussian_kernel1d(radius: int, sigma: float) -> np.ndarray:
 def _round_half_away(values: np.ndarray) -> np.ndarray:
     # MATLAB's round (numpy rounds half to even).
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
+
+
+@njit(cache=True, nogil=True)
+def _round_half_away_inplace(values, factor):  # pragma: no cover
+    # values <- round(factor * values), MATLAB's round, without temporaries (memory).
+    flat = values.reshape(-1)
+    for n in range(flat.shape[0]):
+        x = factor * flat[n]
+        if x >= 0.0:
+            flat[n] = np.floor(x + 0.5)
+        else:
+            flat[n] = -np.floor(-x + 0.5)
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,7 +109,7 @@ def pyramid_downsample(volume: np.ndarray, dtype: np.dtype | None = None) -> np.
 def upsample_flow(flow: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     """Initial flow of the finer level: 2 x (x2 replication, 5^3 Gaussian), cropped, rounded.
 
-    Returns the integer initial flow (int32) of the finer level's ``shape``.
+    Returns the integer initial flow of the finer level's ``shape`` (float64 holding integers).
     """
     weights = _gaussian_kernel1d(_PYRAMID_RADIUS, _PYRAMID_SIGMA)
     current = np.asarray(flow, dtype=np.float64)
@@ -112,7 +120,9 @@ def upsample_flow(flow: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
             np.repeat(current, 2, axis=axis), weights, axis=axis, mode="constant", cval=0.0
         )
         current = current[(slice(None),) * axis + (slice(0, shape[axis]),)]
-    return _round_half_away(2.0 * current).astype(np.int32)
+    current = np.ascontiguousarray(current)
+    _round_half_away_inplace(current, 2.0)
+    return current
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,10 +251,10 @@ def _window_sums(field: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _solve_all(sums, radius, ux, uy, uz):  # pragma: no cover
     n0, n1, n2 = ux.shape
-    for i in prange(radius, n0 - radius):
+    for i in range(radius, n0 - radius):
         work = np.empty((3, 3))
         vectors = np.empty((3, 3))
         v = np.empty(3)
@@ -387,17 +397,15 @@ def _slice_sums(image1, image2, i0, j0, z, si, sj, sk, first, g, planes, out):  
     out[8] = b2
 
 
-@njit(cache=True, parallel=True)
-def _refine_all(
-    image1, image2, init_x, init_y, init_z, occupied1, occupied2, radius, g, ux, uy, uz
-):  # pragma: no cover
+@njit(cache=True, nogil=True)
+def _refine_all(image1, image2, occupied1, occupied2, radius, g, ux, uy, uz):  # pragma: no cover
     # Windows along a depth run (same row, column and integer shift) share all but one slice:
     # the full-slice sums are kept in a ring buffer indexed by bin.
     n0, n1, n2 = image1.shape
     n = 2 * radius + 1
     skipped = np.zeros(n0, dtype=np.int64)
     solved = np.zeros(n0, dtype=np.int64)
-    for i in prange(radius, n0 - radius):
+    for i in range(radius, n0 - radius):
         planes = np.empty((7, n, n))
         ring = np.empty((n, 9))
         first_slice = np.empty(9)
@@ -413,15 +421,13 @@ def _refine_all(
             run_sk = 0
             for k in range(radius, n2 - radius):
                 # round(ux) shifts columns, round(uy) rows, round(uz) bins (reference order).
-                si = init_y[i, j, k]
-                sj = init_x[i, j, k]
-                sk = init_z[i, j, k]
-                fx = float(init_x[i, j, k])
-                fy = float(init_y[i, j, k])
-                fz = float(init_z[i, j, k])
-                ux[i, j, k] = fx
-                uy[i, j, k] = fy
-                uz[i, j, k] = fz
+                # ux, uy, uz hold the (integer) initial flow on entry.
+                fx = ux[i, j, k]
+                fy = uy[i, j, k]
+                fz = uz[i, j, k]
+                si = int(fy)
+                sj = int(fx)
+                sk = int(fz)
                 if (
                     i - radius + si < 0 or i + radius + si >= n0
                     or j - radius + sj < 0 or j + radius + sj >= n1
@@ -478,24 +484,30 @@ def _occupancy(volume: np.ndarray, radius: int) -> np.ndarray:
 
 
 def _refine(init, image1, image2, radius: int, sigma: float, stats: dict):
-    """refinedLK3D: V of each window plus the rounded initial flow (init already rounded)."""
-    init_x, init_y, init_z = init
+    """refinedLK3D: V of each window plus the rounded initial flow.
+
+    ``init``: three float64 arrays holding the integer initial flow; they are overwritten with
+    the refined flow and returned (no second set of volume-sized arrays: memory).
+    """
+    ux, uy, uz = (np.ascontiguousarray(u, dtype=np.float64) for u in init)
     shape = image1.shape
     if min(shape) < 2 * radius + 1:
-        return init_x.astype(np.float64), init_y.astype(np.float64), init_z.astype(np.float64)
-    ux = init_x.astype(np.float64)
-    uy = init_y.astype(np.float64)
-    uz = init_z.astype(np.float64)
+        return ux, uy, uz
     occupied1 = _occupancy(image1, radius)
     occupied2 = _occupancy(image2, radius)
     g = _gaussian_kernel1d(radius, sigma)
-    skipped, solved = _refine_all(
-        image1, image2, init_x, init_y, init_z, occupied1, occupied2, radius, g, ux, uy, uz
-    )
+    skipped, solved = _refine_all(image1, image2, occupied1, occupied2, radius, g, ux, uy, uz)
     stats["windows"] = stats.get("windows", 0) + int(np.prod([n - 2 * radius for n in shape]))
     stats["skipped"] = stats.get("skipped", 0) + int(skipped)
     stats["solved"] = stats.get("solved", 0) + int(solved)
     return ux, uy, uz
+
+
+def _rounded(flow):
+    # The reference rounds the flow it is given before refining it (in place: memory).
+    for u in flow:
+        _round_half_away_inplace(u, 1.0)
+    return flow
 
 
 def _as_level_image(volume: np.ndarray) -> np.ndarray:
@@ -554,17 +566,19 @@ def depth_flow(
     image1, image2 = pyramid1[-1], pyramid2[-1]
     ux, uy, uz = _lk_whole_volume(image1, image2, radius, sigma)
     for _ in range(iterations):
-        init = tuple(_round_half_away(u).astype(np.int32) for u in (ux, uy, uz))
-        ux, uy, uz = _refine(init, image1, image2, radius, sigma, stats)
+        ux, uy, uz = _refine(_rounded((ux, uy, uz)), image1, image2, radius, sigma, stats)
 
     for level in range(levels - 2, -1, -1):
         image1, image2 = pyramid1[level], pyramid2[level]
         shape = image1.shape
-        init = tuple(upsample_flow(u, shape) for u in (ux, uy, uz))
-        del ux, uy, uz
+        # One component at a time, so that only one coarse and one fine array are in flight.
+        init = []
+        for coarse in (ux, uy, uz):
+            init.append(upsample_flow(coarse, shape))
+        del ux, uy, uz, coarse
         ux, uy, uz = _refine(init, image1, image2, radius, sigma, stats)
         del init
         for _ in range(iterations):
-            init = tuple(_round_half_away(u).astype(np.int32) for u in (ux, uy, uz))
-            ux, uy, uz = _refine(init, image1, image2, _REFINE_RADIUS_FINE, sigma, stats)
+            flow = _rounded((ux, uy, uz))
+            ux, uy, uz = _refine(flow, image1, image2, _REFINE_RADIUS_FINE, sigma, stats)
     return ux, uy, uz
