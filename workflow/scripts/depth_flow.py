@@ -30,9 +30,10 @@ def work() -> None:
     depth = [depth_crop(clip.depth[t], face2d.crop_transform, face2d.crop_size) for t in frames]
     params = DepthFlowParams.from_config(snakemake.params.depth_flow)
     result = process_depth_flow(gray[0], gray[1], depth[0], depth[1], params)
+    shape = tuple(int(n) for n in result.tensor_shape)
     log.info(
         "near %d far %d, tensor %s, %d of %d windows empty",
-        result.near, result.far, tuple(result.tensor_shape), result.windows_skipped, result.windows,
+        result.near, result.far, shape, result.windows_skipped, result.windows,
     )  # fmt: skip
     save_depth_flow(output.flow, result)
     plot_depth_flow_qc(output.picture, gray[0], result, title)

@@ -40,7 +40,8 @@ def plot_depth_flow_qc(
     depth = result.depth_onset.astype(float)
     valid = (depth > result.near) & (depth <= result.far)
     flow = result.surface_flow
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.6))
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.6))
+    fig.subplots_adjust(wspace=0.45)
     axes[0].imshow(gray_onset, cmap="gray")
     axes[0].set_title("onset gray crop", fontsize=9)
     shown = np.where(depth > 0, depth, np.nan)
