@@ -92,7 +92,11 @@ def rgbd_table(
     svm = svm or SVMParams()
     schemes = schemes or {}
     sheet = sheet.set_index("sample", drop=False)
-    micro = sheet[sheet.get("expression_type", pd.Series("micro", index=sheet.index)) == "micro"]
+    if "expression_type" in sheet.columns:
+        types = sheet["expression_type"].astype("string").fillna("").str.strip().str.lower()
+        micro = sheet[(types == "micro").to_numpy(dtype=bool)]
+    else:
+        micro = sheet
     rows, report = [], {"excluded_features": features.excluded.to_dict("records")}
     index = {s: i for i, s in enumerate(features.samples)}
     for table_name, scheme_name in STUDY_SCHEMES.items():
