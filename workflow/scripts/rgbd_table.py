@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from microexp.evaluate.rgbd_study import load_study_features, rgbd_table, table_markdown
-from microexp.learn.experiments import read_samples_tsv
+from microexp.io.samples import read_samples_tsv
 from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])

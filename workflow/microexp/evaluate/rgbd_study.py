@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from microexp.evaluate.metrics import summarize_scores
 from microexp.learn.classes import DEFAULT_CLASS_SCHEMES, apply_scheme
 from microexp.learn.fusion import alpha_grid, nested_fusion_cv
+from microexp.learn.metrics import summarize_scores
 from microexp.learn.protocols import loso_splits
 from microexp.learn.svm import SVMParams
 
