@@ -10,12 +10,8 @@ rule depth_flow:
         face2d=stage_file("face2d"),
     output:
         flow=stage_file("depth_flow"),
-        picture=report(
-            f"{RESULTS}/{{dataset}}/depth_flow/qc/{{sample}}.png",
-            caption="../report/depth_flow_qc.rst",
-            category="Depth flow QC",
-            subcategory="{dataset}",
-        ),
+        # Not embedded in the report one by one (its size would grow with the data set).
+        picture=f"{RESULTS}/{{dataset}}/depth_flow/qc/{{sample}}.png",
     log:
         f"{LOGS}/{{dataset}}/depth_flow/{{sample}}.log",
     benchmark:
