@@ -19,7 +19,7 @@ rule depth_flow:
     group:
         "sample"
     conda:
-        "../../envs/face.yaml"
+        "../../envs/features.yaml"
     threads: 1
     # a 168 x 168 x ~120 tensor pair: ~2 s on one core, well under 1 GB (benchmarks/
     # bench_depth_flow.py: 200 x 200 x 400 within 1 GB).
