@@ -12,7 +12,7 @@ import pytest
 from microexp.cloud3d.result import load_cloud3d
 from microexp.face2d.result import load_face2d
 from microexp.features.blocks import block_features, load_integral
-from microexp.io.clips import load_clip
+from microexp.io.clips import read_clip_index
 from microexp.synthetic.motion import rotation_angle_deg
 
 pytestmark = pytest.mark.integration
@@ -24,7 +24,7 @@ def load_all(workdir: Path, sample: str):
     results = workdir / "results" / "synthetic"
     with np.load(results / "raw" / "truth" / f"{sample}.npz") as npz:
         truth = {k: npz[k] for k in npz.files}
-    clip = load_clip(results / "clips" / f"{sample}.npz")
+    clip = read_clip_index(results / "clips" / f"{sample}.npz")
     rows = np.searchsorted(truth["frame_numbers"], clip.frame_numbers)
     assert np.array_equal(truth["frame_numbers"][rows], clip.frame_numbers)
     return truth, clip, rows, results

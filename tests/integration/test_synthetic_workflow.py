@@ -172,7 +172,8 @@ def test_synthetic_samples_sheet_and_clips(synthetic_run):
     assert set(table["sample"]) == set(found)
     for sample in ("1_1", "2_2"):
         truth = found[sample]
-        clip = load_clip(synthetic_run / f"results/synthetic/clips/{sample}.npz")
+        # the clip file is an index; its frames are read back from the raw data set
+        clip = load_clip(synthetic_run / f"results/synthetic/clips/{sample}.npz", synthetic_run)
         onset, offset = int(truth["onset"]), int(truth["offset"])
         assert clip.frame_numbers[clip.onset] == onset
         assert clip.frame_numbers[clip.offset] == offset

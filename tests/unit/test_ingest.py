@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -17,7 +18,7 @@ import pytest
 
 from microexp.failures import SampleFailure, read_failures
 from microexp.io.annotations import AnnotationError
-from microexp.io.clips import extract_clip, load_clip, save_clip
+from microexp.io.clips import extract_clip, load_clip, read_clip_index, save_clip
 from microexp.io.samples import read_sample_sheet, write_sample_sheet
 from microexp.synthetic.recording import write_recording
 from microexp.synthetic.sheet import write_generic_sheet
@@ -118,13 +119,50 @@ def test_db3_bag_and_frame_folder_give_identical_clips(dataset):
     assert np.allclose(clips["s_db3b"].timestamps_ms, clips["s_bag"].timestamps_ms)
 
 
-def test_clip_file_round_trip(dataset, tmp_path):
+@pytest.mark.parametrize("sample", ["s_folder", "s_db3", "s_bag"])
+def test_clip_file_holds_the_index_and_the_frames_come_back_from_the_source(
+    dataset, tmp_path, sample
+):
+    """The clip file is a few kB of index (no pixels); loading it reads the very frames the
+    fixture wrote (frames 1..5) from the source again."""
+    rows, _ = rows_by_sample(dataset)
+    clip = extract_clip(rows[sample], dataset, CONFIG)
+    save_clip(tmp_path / "c.npz", clip)
+    with np.load(tmp_path / "c.npz") as npz:
+        assert not {"color", "depth"} & set(npz.files)
+    assert (tmp_path / "c.npz").stat().st_size < 8_000
+    again = load_clip(tmp_path / "c.npz")
+    frames = fixture_frames(N, W, H)[1:6]
+    assert np.array_equal(again.color, np.stack([f.color for f in frames]))
+    assert np.array_equal(again.depth, np.stack([f.depth for f in frames]))
+    assert again.intrinsics == clip.intrinsics == fixture_intrinsics(W, H)
+    assert (again.onset, again.apex, again.offset) == (0, 2, 4)
+    assert again.frame_numbers.tolist() == [f.frame_number for f in frames]
+    index = read_clip_index(tmp_path / "c.npz")
+    assert np.array_equal(index.timestamps_ms, clip.timestamps_ms)
+    assert index.sample == sample and index.source == str(rows[sample]["source"])
+
+
+def test_a_relative_source_is_read_from_the_given_root(dataset, tmp_path):
+    rows, _ = rows_by_sample(dataset)
+    clip = extract_clip(rows["s_folder"], dataset, CONFIG)
+    source = Path(clip.source)
+    relative = replace(clip, source=str(source.relative_to(source.parents[2])))
+    save_clip(tmp_path / "c.npz", relative)
+    again = load_clip(tmp_path / "c.npz", root=source.parents[2])
+    assert np.array_equal(again.depth, clip.depth)
+
+
+def test_a_source_changed_after_ingestion_fails_the_sample_by_name(dataset, tmp_path):
     rows, _ = rows_by_sample(dataset)
     clip = extract_clip(rows["s_folder"], dataset, CONFIG)
     save_clip(tmp_path / "c.npz", clip)
-    again = load_clip(tmp_path / "c.npz")
-    assert np.array_equal(again.color, clip.color) and again.intrinsics == clip.intrinsics
-    assert (again.onset, again.apex, again.offset) == (clip.onset, clip.apex, clip.offset)
+    apex = clip.frame_numbers[clip.apex]
+    (Path(clip.source) / "depth" / f"{apex:06d}.png").unlink()
+    with pytest.raises(SampleFailure) as caught:
+        load_clip(tmp_path / "c.npz")
+    assert str(apex) in str(caught.value) and "changed after ingestion" in str(caught.value)
+    assert caught.value.file == clip.source
 
 
 def test_gaps_in_a_frame_folder_are_counted_not_hidden(dataset):

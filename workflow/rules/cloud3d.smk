@@ -7,6 +7,7 @@ rule cloud3d:
     input:
         clip=stage_file("clips"),
         face2d=stage_file("face2d"),
+        source=clip_inputs,
     output:
         cloud3d=stage_file("cloud3d"),
         # full size, on disk; the report shows thumbnails of some (rule qc_gallery)

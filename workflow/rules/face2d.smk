@@ -7,6 +7,8 @@
 rule face2d:
     input:
         clip=stage_file("clips"),
+        # the clip file indexes the source's frames; the pixels are read from the source
+        source=clip_inputs,
     output:
         face2d=stage_file("face2d"),
         # full size, on disk; the report shows thumbnails of some (rule qc_gallery)

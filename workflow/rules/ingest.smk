@@ -1,5 +1,7 @@
 # Capture ingestion (workflow/microexp/io/): annotation sheets -> samples.tsv; each sample's
-# frames (RealSense recording or frame folder) -> one clip file with registered depth.
+# frames (RealSense recording or frame folder) are read and checked, and one clip file
+# indexes them (frame numbers, timestamps, camera, markers; no pixels, so no second copy of
+# the database): face2d and cloud3d read the pixels from the source at those frames.
 
 
 rule ingest_samples:

@@ -18,7 +18,7 @@ import pandas as pd
 from microexp.cloud3d.result import load_cloud3d
 from microexp.face2d.result import load_face2d
 from microexp.failures import upstream_failure
-from microexp.io.clips import load_clip
+from microexp.io.clips import read_clip_index
 from microexp.synthetic.motion import rotation_angle_deg
 
 INNER_FACE = np.arange(17, 68)  # the jaw outline sits on the silhouette's depth cliff
@@ -50,7 +50,7 @@ def sample_accuracy(results: Path, sample: str) -> SampleAccuracy | None:
     if upstream_failure(*paths):
         return None
     truth = _truth(results / "raw" / "truth" / f"{sample}.npz")
-    clip = load_clip(paths[0])
+    clip = read_clip_index(paths[0])
     rows = np.searchsorted(truth["frame_numbers"], clip.frame_numbers)
     face2d = load_face2d(paths[1])
     cloud = load_cloud3d(paths[2])
