@@ -110,7 +110,9 @@ def main(out_dir: Path) -> dict:
                                 "fps": 60,
                                 "duration_rule": "dsme3d",
                             }
-                        }
+                        },
+                        # the default packing (the integration config's 4 exercises chunks)
+                        "jobs": {"samples_per_job": 12},
                     }
                 )
             )

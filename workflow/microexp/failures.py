@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The columns of an exclusion list: which sample, at which stage, why. An experiment's list
 # (``scores/{entry}.excluded.tsv``) has these; the report's list adds the file a failure record
@@ -55,10 +58,6 @@ class FailureRecord:
         return cls(dataset, sample, stage, f"{type(error).__name__}: {error}")
 
 
-def failure_path(results: str | Path, dataset: str, stage: str, sample: str) -> Path:
-    return Path(results) / dataset / "failures" / stage / f"{sample}.json"
-
-
 def write_failure(path: str | Path, record: FailureRecord) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +71,8 @@ def clear_failure(path: str | Path) -> None:
 
 def read_failures(folder: str | Path) -> pd.DataFrame:
     """Every failure record under `folder` (e.g. results/{dataset}/failures) as a table."""
+    import pandas as pd  # here: the per-sample jobs that import this module do not need it
+
     rows = [json.loads(p.read_text()) for p in sorted(Path(folder).rglob("*.json"))]
     columns = ["dataset", "sample", "stage", "reason", "file", "details"]
     return pd.DataFrame(rows, columns=columns)
@@ -143,3 +144,49 @@ def run_sample_stage(
         return False
     clear_failure(failure_file)
     return True
+
+
+# A job's log line per sample: bench_run sums these to split a job's CPU into the science
+# and everything else (process start-up, imports, models).
+SCIENCE_LOG = "science_cpu_s"
+
+
+def run_chunk(
+    work: Callable[[int], None],
+    *,
+    dataset: str,
+    samples: Sequence[str],
+    stage: str,
+    outputs: Sequence[str | Path],
+    failure_files: Sequence[str | Path],
+    log: logging.Logger,
+    inputs: Sequence[tuple[str | Path, ...]] | None = None,
+) -> list[bool]:
+    """`run_sample_stage` for each sample of a job, in order: `work(i)` processes sample i and
+    writes `outputs[i]`; its failure record goes to `failure_files[i]`, its upstream files are
+    `inputs[i]`. A sample that fails never stops the others. Logs each sample's CPU seconds
+    (`science_cpu_s=`). Returns which samples went through."""
+    n = len(samples)
+    inputs = [()] * n if inputs is None else inputs
+    if not len(outputs) == len(failure_files) == len(inputs) == n:
+        raise ValueError(
+            f"{stage}: {n} samples but {len(outputs)} outputs, {len(failure_files)} failure "
+            f"files, {len(inputs)} input sets"
+        )
+    passed = []
+    for i, sample in enumerate(samples):
+        started = time.process_time()
+        passed.append(
+            run_sample_stage(
+                lambda i=i: work(i),
+                dataset=dataset,
+                sample=sample,
+                stage=stage,
+                output=outputs[i],
+                failure_file=failure_files[i],
+                log=log,
+                inputs=tuple(inputs[i]),
+            )
+        )
+        log.info("sample %s: %s=%.3f", sample, SCIENCE_LOG, time.process_time() - started)
+    return passed

@@ -16,6 +16,7 @@ from microexp.learn.entries import (
     lbptop_batches,
 )
 from microexp.report.captions import Captions
+from microexp.io.clips import CLIP_COLUMNS
 from microexp.io.datasets import has_depth
 from microexp.io.samples import annotation_sources, read_sample_sheet
 from microexp.synthetic.generate import sample_row
@@ -51,15 +52,10 @@ def synthetic_subjects(fmt: str | None = None) -> list[str]:
     return list(dict.fromkeys(SYNTHETIC_PLANS[s].subject for s in synthetic_samples(fmt)))
 
 
-def subjects_regex(fmt: str) -> str:
-    """Wildcard constraint matching exactly the subjects written in one format."""
-    return "|".join(synthetic_subjects(fmt)) or "(?!)"
-
-
-def synthetic_plan_fingerprint(wildcards) -> str:
+def synthetic_plan_fingerprint(sample: str) -> str:
     """What decides a synthetic sample's bytes: its plan, the camera, the PLY choice and the
     stage version. Changing the number of subjects does not touch existing samples."""
-    plan = SYNTHETIC_PLANS[f"{wildcards.subject}_{wildcards.video}"]
+    plan = SYNTHETIC_PLANS[sample]
     return fingerprint(
         repr(plan),
         SYNTHETIC.camera,
@@ -73,9 +69,13 @@ def synthetic_plan_fingerprint(wildcards) -> str:
 SYNTHETIC_RAW = f"{RESULTS}/synthetic/raw"
 
 
-def raw_root(path: str) -> str:
-    """The raw data set root of an output two folders below it (truth/x.npz, dsme3d/x)."""
-    return str(Path(path).parent.parent)
+def synthetic_source(sample: str):
+    """Where a synthetic sample is written: its frame folder (a directory output) or its
+    RealSense recording, under results/synthetic/raw/."""
+    plan = SYNTHETIC_PLANS[sample]
+    if plan.format == FORMAT_FRAMES:
+        return directory(f"{SYNTHETIC_RAW}/dsme3d/{plan.subject}/{sample}")
+    return f"{SYNTHETIC_RAW}/realsense/{plan.subject}/{sample}.db3"
 
 
 def synthetic_truth(fmt: str | None = None) -> list[str]:
@@ -114,8 +114,10 @@ def samples_of(dataset: str) -> list[str]:
     return list(DATASET_SAMPLES[dataset])
 
 
-def sample_row_of(wildcards) -> dict:
-    return DATASET_SAMPLES[wildcards.dataset][wildcards.sample]
+def clip_row(row: dict) -> dict:
+    """The columns of a samples.tsv row a clip is cut from (`microexp.io.clips.CLIP_COLUMNS`):
+    a clip job's params, so that editing a sample's labels reruns no per-sample stage."""
+    return {k: row.get(k) for k in CLIP_COLUMNS}
 
 
 def annotation_inputs(wildcards) -> list[str]:
@@ -124,21 +126,53 @@ def annotation_inputs(wildcards) -> list[str]:
     return [str(a.path) for a in annotation_sources(dataset)]
 
 
-def clip_inputs(wildcards) -> list[str]:
-    """A clip job depends on its source; synthetic sources come from the generator. A real
-    source that does not exist is not an input (it would stop the whole DAG): the job then
-    records the sample's failure and the run goes on."""
-    row = sample_row_of(wildcards)
-    if config["datasets"][wildcards.dataset]["layout"] == "synthetic":
-        return [f"{SYNTHETIC_RAW}/truth/{wildcards.sample}.npz"]
-    return [row["source"]] if Path(row["source"]).exists() else []
+# --- per-sample stages, packed into jobs ------------------------------------------------
+# Each per-sample stage (ingest_clip, face2d, cloud3d, lbptop, curvature) runs in jobs of
+# `jobs.samples_per_job` samples, consecutive in sheet order: a job's start-up (a Python
+# process, the imports, the detector model) is paid once per job, not once per sample, and
+# every sample still gets its own output file, failure record and log lines. The rules are
+# generated per data set and chunk (`<stage>_<dataset>_<k>`), with the chunk's files spelled
+# out, so every path below is written here and passed to the scripts.
+SAMPLES_PER_JOB = config["jobs"]["samples_per_job"]
 
 
-def failure_file(stage: str):
-    """params function: where a sample's failure record for `stage` goes."""
-    return (
-        lambda wildcards: f"{RESULTS}/{wildcards.dataset}/failures/{stage}/{wildcards.sample}.json"
-    )
+def sample_chunks(dataset: str) -> list[list[str]]:
+    """A data set's samples in sheet order, cut into jobs of `jobs.samples_per_job`. A sample
+    added at the end changes the last chunk only."""
+    samples = samples_of(dataset)
+    return [samples[i : i + SAMPLES_PER_JOB] for i in range(0, len(samples), SAMPLES_PER_JOB)]
+
+
+SAMPLE_CHUNKS = {name: sample_chunks(name) for name in config["datasets"]}
+
+
+def chunk_rule(stage: str, dataset: str, k: int) -> str:
+    """The name of a per-sample stage's rule for chunk k of a data set."""
+    return f"{stage}_{rule_name(dataset)}_{k}"
+
+
+def stage_files(dataset: str, folder: str, samples, suffix: str = ".npz") -> list[str]:
+    """results/{dataset}/<folder>/<sample><suffix> of each sample."""
+    return [f"{RESULTS}/{dataset}/{folder}/{s}{suffix}" for s in samples]
+
+
+def failure_files(dataset: str, stage: str, samples) -> list[str]:
+    """Where each sample's failure record for `stage` goes: the one spelling of that path
+    (results/{dataset}/failures/<stage>/<sample>.json)."""
+    return [f"{RESULTS}/{dataset}/failures/{stage}/{s}.json" for s in samples]
+
+
+def source_inputs(dataset: str, samples) -> list[str]:
+    """The samples' sources as inputs: clip jobs read them, and so do face2d and cloud3d (clip
+    files index the source's frames, they hold no pixels). Synthetic sources come from the
+    generator (their truth file is written last). A real source that does not exist is not
+    an input (it would stop the whole DAG): the clip job records the sample's failure and the
+    run goes on."""
+    if config["datasets"][dataset]["layout"] == "synthetic":
+        return [f"{SYNTHETIC_RAW}/truth/{s}.npz" for s in samples]
+    rows = DATASET_SAMPLES[dataset]
+    sources = [rows[s]["source"] for s in samples]
+    return list(dict.fromkeys(src for src in sources if Path(src).exists()))
 
 
 def ingest_targets() -> list[str]:
@@ -181,8 +215,14 @@ def rule_name(entry: str) -> str:
 
 
 def stage_file(stage: str) -> str:
-    """results/{dataset}/<stage>/{sample}.npz"""
+    """results/{dataset}/<stage>/{sample}.npz (wildcard rules of one sample a job)"""
     return f"{RESULTS}/{{dataset}}/{stage}/{{sample}}.npz"
+
+
+def failure_file(stage: str):
+    """params function of a wildcard rule: where a sample's failure record for `stage` goes
+    (the spelling of `failure_files`)."""
+    return lambda wildcards: failure_files(wildcards.dataset, stage, [wildcards.sample])[0]
 
 
 def names_regex(names) -> str:

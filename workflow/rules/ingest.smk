@@ -30,29 +30,38 @@ rule ingest_samples:
         "../scripts/ingest_samples.py"
 
 
-rule ingest_clip:
-    input:
-        clip_inputs,
-    output:
-        f"{RESULTS}/{{dataset}}/clips/{{sample}}.npz",
-    log:
-        f"{LOGS}/{{dataset}}/ingest/{{sample}}.log",
-    benchmark:
-        f"{BENCHMARKS}/{{dataset}}/ingest/{{sample}}.tsv"
-    group:
-        "sample"
-    conda:
-        "../../envs/ingest.yaml"
-    threads: 1
-    # measured on the default run: RSS 153 MB + 2.2 x clip MB, max 398 MB, max 20 s (72 samples);
-    # the clip's size is known only after the job, so a bigger one is retried with more
-    resources:
-        mem_mb=lambda wildcards, attempt: 800 * attempt,
-        runtime=lambda wildcards, attempt: 3 * attempt,
-    params:
-        row=sample_row_of,
-        dataset=lambda wildcards: config["datasets"][wildcards.dataset],
-        failure=failure_file("ingest"),
-        version=config["versions"]["ingest"],
-    script:
-        "../scripts/ingest_clip.py"
+for _dataset, _chunks in SAMPLE_CHUNKS.items():
+    for _k, _samples in enumerate(_chunks):
+
+        rule:
+            name:
+                chunk_rule("ingest_clip", _dataset, _k)
+            input:
+                source_inputs(_dataset, _samples),
+            output:
+                stage_files(_dataset, "clips", _samples),
+            log:
+                f"{LOGS}/{_dataset}/ingest/chunk_{_k}.log",
+            benchmark:
+                f"{BENCHMARKS}/{_dataset}/ingest/chunk_{_k}.tsv"
+            group:
+                "sample"
+            conda:
+                "../../envs/ingest.yaml"
+            threads: 1
+            # measured on the default run, one sample a job: RSS 153 MB + 2.2 x clip MB (full
+            # frames in memory), max 398 MB, max 20 s (72 samples); samples run one after
+            # another, so memory is one sample's and runtime grows with the chunk
+            resources:
+                mem_mb=lambda wildcards, attempt: 800 * attempt,
+                runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n),
+            params:
+                samples=_samples,
+                # what a clip is cut from: a label edit does not rerun the clip
+                rows=[clip_row(DATASET_SAMPLES[_dataset][s]) for s in _samples],
+                dataset_name=_dataset,
+                dataset=config["datasets"][_dataset],
+                failures=failure_files(_dataset, "ingest", _samples),
+                version=config["versions"]["ingest"],
+            script:
+                "../scripts/ingest_clip.py"

@@ -1,6 +1,7 @@
 # The embedded synthetic RGB-D micro-expression data set (workflow/microexp/synthetic/).
-# One job per sample renders it and writes it in its capture format with its truth; the
-# annotation sheets and per-subject figures are gathered from the truth files.
+# One job per subject builds the subject's face once (seconds) and renders each of its
+# samples, written in the subject's capture format with its truth; the annotation sheets and
+# per-subject figures are gathered from the truth files.
 
 
 rule synthetic:
@@ -8,56 +9,38 @@ rule synthetic:
         synthetic_targets(),
 
 
-rule synthetic_frame_folder:
-    output:
-        folder=directory(f"{SYNTHETIC_RAW}/dsme3d/{{subject}}/{{subject}}_{{video}}"),
-        truth=f"{SYNTHETIC_RAW}/truth/{{subject}}_{{video}}.npz",
-    log:
-        f"{LOGS}/generate/{{subject}}_{{video}}.log",
-    benchmark:
-        f"{BENCHMARKS}/generate/{{subject}}_{{video}}.tsv"
-    wildcard_constraints:
-        subject=subjects_regex(FORMAT_FRAMES),
-    group:
-        "sample"
-    conda:
-        "../../envs/synthetic.yaml"
-    threads: 1
-    # measured on the default run: max RSS 303 MB, max 19 s (72 samples)
-    resources:
-        mem_mb=lambda wildcards, attempt: 700 * attempt,
-        runtime=lambda wildcards, attempt: 3 * attempt,
-    params:
-        root=lambda wildcards, output: raw_root(output.truth),
-        fingerprint=synthetic_plan_fingerprint,
-    script:
-        "../scripts/synthetic_sample.py"
+for _subject in synthetic_subjects():
+    _samples = [s for s, p in SYNTHETIC_PLANS.items() if p.subject == _subject]
 
-
-rule synthetic_recording:
-    output:
-        recording=f"{SYNTHETIC_RAW}/realsense/{{subject}}/{{subject}}_{{video}}.db3",
-        truth=f"{SYNTHETIC_RAW}/truth/{{subject}}_{{video}}.npz",
-    log:
-        f"{LOGS}/generate/{{subject}}_{{video}}.log",
-    benchmark:
-        f"{BENCHMARKS}/generate/{{subject}}_{{video}}.tsv"
-    wildcard_constraints:
-        subject=subjects_regex(FORMAT_REALSENSE),
-    group:
-        "sample"
-    conda:
-        "../../envs/synthetic.yaml"
-    threads: 1
-    # measured on the default run: max RSS 303 MB, max 19 s (72 samples)
-    resources:
-        mem_mb=lambda wildcards, attempt: 700 * attempt,
-        runtime=lambda wildcards, attempt: 3 * attempt,
-    params:
-        root=lambda wildcards, output: raw_root(output.truth),
-        fingerprint=synthetic_plan_fingerprint,
-    script:
-        "../scripts/synthetic_sample.py"
+    rule:
+        name:
+            f"synthetic_subject_{_subject}"
+        output:
+            # frame folders (DSME-3D layout) or .db3 recordings, as the subject's format says
+            sources=[synthetic_source(s) for s in _samples],
+            truth=[f"{SYNTHETIC_RAW}/truth/{s}.npz" for s in _samples],
+        log:
+            f"{LOGS}/generate/subject_{_subject}.log",
+        benchmark:
+            f"{BENCHMARKS}/generate/subject_{_subject}.tsv"
+        # not "sample": a subject's samples feed several chunks of the per-sample stages, and
+        # one group would join every chunk of the data set into one cluster job
+        group:
+            "synthetic"
+        conda:
+            "../../envs/synthetic.yaml"
+        threads: 1
+        # measured on the default run, one sample a job: max RSS 303 MB, max 19 s (72 samples);
+        # samples are written one after another, so memory is one sample's
+        resources:
+            mem_mb=lambda wildcards, attempt: 700 * attempt,
+            runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n),
+        params:
+            samples=_samples,
+            root=SYNTHETIC_RAW,
+            fingerprints=[synthetic_plan_fingerprint(s) for s in _samples],
+        script:
+            "../scripts/synthetic_subject.py"
 
 
 rule synthetic_dsme3d_sheet:
@@ -77,7 +60,7 @@ rule synthetic_dsme3d_sheet:
         mem_mb=300,
         runtime=2,
     params:
-        root=lambda wildcards, output: raw_root(output[0]),
+        root=SYNTHETIC_RAW,
     script:
         "../scripts/synthetic_annotations.py"
 
@@ -99,7 +82,7 @@ rule synthetic_recording_sheet:
         mem_mb=300,
         runtime=2,
     params:
-        root=lambda wildcards, output: raw_root(output[0]),
+        root=SYNTHETIC_RAW,
     script:
         "../scripts/synthetic_annotations.py"
 

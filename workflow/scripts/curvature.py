@@ -1,29 +1,34 @@
-"""Rule curvature: onset/apex face clouds + 2D weights -> weighted SI and HK descriptors."""
+"""Rule curvature_<dataset>_<k>: each sample's onset/apex face clouds + 2D weights -> weighted
+SI and HK descriptors for one setting (results/{dataset}/features/curvature/{setting}/)."""
 
 from microexp.cloud3d.result import load_cloud3d
 from microexp.face2d.result import load_face2d
-from microexp.failures import run_sample_stage
+from microexp.failures import run_chunk
 from microexp.features.sample import curvature_features, save_curvature
 from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
-setting = snakemake.params.setting
-run_sample_stage(
-    lambda: save_curvature(
-        snakemake.output[0],
-        curvature_features(
-            load_face2d(snakemake.input.face2d),
-            load_cloud3d(snakemake.input.cloud3d),
-            setting,
-            snakemake.params.landmarks,
-        ),
-        setting,
-    ),
-    dataset=snakemake.wildcards.dataset,
-    sample=snakemake.wildcards.sample,
+params, inputs = snakemake.params, snakemake.input
+outputs = list(snakemake.output)
+
+
+def work(i: int) -> None:
+    features = curvature_features(
+        load_face2d(inputs.face2d[i]),
+        load_cloud3d(inputs.cloud3d[i]),
+        params.setting,
+        params.landmarks,
+    )
+    save_curvature(outputs[i], features, params.setting)
+
+
+run_chunk(
+    work,
+    dataset=params.dataset_name,
+    samples=params.samples,
     stage=f"curvature/{snakemake.wildcards.curv}",
-    output=snakemake.output[0],
-    failure_file=snakemake.params.failure,
+    outputs=outputs,
+    failure_files=params.failures,
     log=log,
-    inputs=(snakemake.input.face2d, snakemake.input.cloud3d),
+    inputs=list(zip(inputs.face2d, inputs.cloud3d, strict=True)),
 )

@@ -1,37 +1,48 @@
-"""Rule face2d: a clip -> landmarks, alignment, aligned gray crop (results/{dataset}/face2d),
-and the QC picture (onset/apex with landmarks, the aligned crop with its grid, mean
-difference; a failure picture for a sample that failed here or upstream)."""
+"""Rule face2d_<dataset>_<k>: each sample of a chunk -> landmarks, alignment, aligned gray
+crop (results/{dataset}/face2d/<sample>.npz) and the QC picture (onset/apex with landmarks,
+the aligned crop with its grid, mean difference; a failure picture for a sample that failed
+here or upstream). The detector model is loaded once per job."""
 
+from microexp.face2d.detector import LandmarkDetector
 from microexp.face2d.qc import plot_face2d_qc
-from microexp.face2d.stage import process_clip, save_face2d
-from microexp.failures import run_sample_stage, upstream_failure
+from microexp.face2d.stage import Face2DParams, process_clip, save_face2d
+from microexp.failures import run_chunk, upstream_failure
 from microexp.io.clips import load_clip
 from microexp.report.pictures import failure_picture
 from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
-output = snakemake.output
-title = f"{snakemake.wildcards.dataset} / {snakemake.wildcards.sample}: 2D face"
+params = snakemake.params
+clips, outputs, pictures = snakemake.input.clips, snakemake.output.face2d, snakemake.output.pictures
+settings = Face2DParams.from_config(params.face2d)
+detector = []  # loaded on first use (not at all when every sample failed upstream)
 
 
-def work() -> None:
-    clip = load_clip(snakemake.input.clip)
-    result = process_clip(clip.color, clip.onset, clip.apex, snakemake.params.face2d)
-    if snakemake.params.face2d.get("precropped") and not result.detected[0]:
+def title(i: int) -> str:
+    return f"{params.dataset_name} / {params.samples[i]}: 2D face"
+
+
+def work(i: int) -> None:
+    if not detector:
+        detector.append(LandmarkDetector(upsample=settings.tracking.detector_upsample))
+    clip = load_clip(clips[i])
+    result = process_clip(clip.color, clip.onset, clip.apex, settings, detector=detector[0])
+    if params.face2d.get("precropped") and not result.detected[0]:
         log.info("pre-cropped: no face detected in the first frame; the crop is the face box")
-    save_face2d(output.face2d, result)
-    plot_face2d_qc(clip.color, result, output.picture, title)
+    save_face2d(outputs[i], result)
+    plot_face2d_qc(clip.color, result, pictures[i], title(i))
 
 
-passed = run_sample_stage(
+passed = run_chunk(
     work,
-    dataset=snakemake.wildcards.dataset,
-    sample=snakemake.wildcards.sample,
+    dataset=params.dataset_name,
+    samples=params.samples,
     stage="face2d",
-    output=output.face2d,
-    failure_file=snakemake.params.failure,
+    outputs=outputs,
+    failure_files=params.failures,
     log=log,
-    inputs=(snakemake.input.clip,),
+    inputs=[(clip,) for clip in clips],
 )
-if not passed:
-    failure_picture(output.picture, upstream_failure(output.face2d), title)
+for i, ok in enumerate(passed):
+    if not ok:
+        failure_picture(pictures[i], upstream_failure(outputs[i]), title(i))

@@ -1,19 +1,25 @@
-"""Rule ingest_clip: one sample's frames -> results/{dataset}/clips/{sample}.npz."""
+"""Rule ingest_clip_<dataset>_<k>: each sample of a chunk -> its clip file (the index of its
+source frames), or a failure marker and record."""
 
-from microexp.failures import run_sample_stage
+from microexp.failures import run_chunk
 from microexp.io.clips import extract_clip, save_clip
 from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
-row = snakemake.params.row
-run_sample_stage(
-    lambda: save_clip(
-        snakemake.output[0], extract_clip(row, snakemake.params.dataset, snakemake.config)
-    ),
-    dataset=snakemake.wildcards.dataset,
-    sample=snakemake.wildcards.sample,
+params = snakemake.params
+outputs = list(snakemake.output)
+
+
+def work(i: int) -> None:
+    save_clip(outputs[i], extract_clip(params.rows[i], params.dataset, snakemake.config))
+
+
+run_chunk(
+    work,
+    dataset=params.dataset_name,
+    samples=params.samples,
     stage="ingest",
-    output=snakemake.output[0],
-    failure_file=snakemake.params.failure,
+    outputs=outputs,
+    failure_files=params.failures,
     log=log,
 )

@@ -1,22 +1,28 @@
-"""Rule lbptop: aligned gray volume -> LBP-TOP integral histograms for one code setting."""
+"""Rule lbptop_<dataset>_<k>: each sample's aligned gray volume -> LBP-TOP integral histograms
+for one code setting (results/{dataset}/features/lbptop/{setting}/<sample>.npz)."""
 
 from microexp.face2d.result import load_face2d
-from microexp.failures import run_sample_stage
+from microexp.failures import run_chunk
 from microexp.features.blocks import save_integral
 from microexp.features.sample import lbptop_integral
 from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
-run_sample_stage(
-    lambda: save_integral(
-        snakemake.output[0],
-        lbptop_integral(load_face2d(snakemake.input.face2d), snakemake.params.setting),
-    ),
-    dataset=snakemake.wildcards.dataset,
-    sample=snakemake.wildcards.sample,
+params = snakemake.params
+face2d, outputs = snakemake.input.face2d, list(snakemake.output)
+
+
+def work(i: int) -> None:
+    save_integral(outputs[i], lbptop_integral(load_face2d(face2d[i]), params.setting))
+
+
+run_chunk(
+    work,
+    dataset=params.dataset_name,
+    samples=params.samples,
     stage=f"lbptop/{snakemake.wildcards.lbp}",
-    output=snakemake.output[0],
-    failure_file=snakemake.params.failure,
+    outputs=outputs,
+    failure_files=params.failures,
     log=log,
-    inputs=(snakemake.input.face2d,),
+    inputs=[(path,) for path in face2d],
 )

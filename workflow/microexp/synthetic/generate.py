@@ -306,9 +306,20 @@ def write_truth(
     )
 
 
-def write_sample(plan: SamplePlan, settings: SyntheticSettings, root: Path, truth: Path) -> Path:
-    """Render one sample, write it in its format under `root`, and its truth; return source."""
-    subject = subject_for(settings, plan.subject_index)
+def write_sample(
+    plan: SamplePlan,
+    settings: SyntheticSettings,
+    root: Path,
+    truth: Path,
+    subject: SyntheticSubject | None = None,
+) -> Path:
+    """Render one sample, write it in its format under `root`, and its truth; return source.
+    Pass the sample's `subject` (`subject_for`) to reuse it: building one costs seconds, so
+    a job that writes a subject's samples builds it once."""
+    if subject is None:
+        subject = subject_for(settings, plan.subject_index)
+    elif subject.index != plan.subject_index:
+        raise ValueError(f"sample {plan.sample}: subject {subject.index} is not its subject")
     intrinsics = subject.intrinsics
     frames = render_sample(plan, settings, subject)
     source = source_path(root, plan)
