@@ -1,7 +1,5 @@
 """Rule classify_<entry>: an entry's experiments -> predictions, scores, excluded samples."""
 
-from pathlib import Path
-
 from microexp.learn.entries import classify_entries, run_classify_entry
 from microexp.runlog import rule_logger
 
@@ -10,7 +8,7 @@ entry = snakemake.params.entry
 experiments = classify_entries(snakemake.config)[entry]
 log.info("entry %s: %d experiment(s)", entry, len(experiments))
 scores = run_classify_entry(
-    Path(snakemake.output.scores).parents[2],  # results/{dataset}/scores/{entry}.tsv
+    snakemake.params.results,  # the results/ root: learn reads the features below it
     entry,
     experiments,
     scores_path=snakemake.output.scores,

@@ -10,7 +10,7 @@ from microexp.runlog import rule_logger
 log = rule_logger(snakemake.log[0])
 entry = fusion_entries(snakemake.config)[snakemake.params.entry]
 scores, runs = run_fusion_entry(
-    Path(snakemake.output.scores).parents[2],  # results/{dataset}/scores/{entry}.tsv
+    snakemake.params.results,  # the results/ root: learn reads the features below it
     entry,
     out_dir=snakemake.output.runs,
     scores_path=snakemake.output.scores,
