@@ -255,14 +255,16 @@ def project_disk(measured: dict[str, int], measured_size: dict, target_size: dic
         * target_size["curvature_settings"]
         / max(measured_size["curvature_settings"], 1),
     }
-    projected = {k: int(v * scale.get(k, 1.0)) for k, v in measured.items() if k != "bench"}
-    written = sum(v for k, v in projected.items() if k != "raw")
+    projected = {
+        k: int(v * scale.get(k, 1.0)) for k, v in measured.items() if k not in ("bench", "raw")
+    }
+    written = sum(projected.values())
     return {
         "bytes_by_stage": dict(sorted(projected.items(), key=lambda kv: -kv[1])),
         "bytes_written_besides_raw": written,
         "input_frames": target_size["input_frames"],
         "bytes_written_per_input_frame": written / target_size["input_frames"],
-        "scaled_as_measured": sorted(set(projected) - set(scale) - {"raw"}),
+        "scaled_as_measured": sorted(set(projected) - set(scale)),
     }
 
 

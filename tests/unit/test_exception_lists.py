@@ -18,7 +18,7 @@ import pytest
 from microexp.camera import Intrinsics
 from microexp.failures import SampleFailure
 from microexp.io.annotations import AnnotationWarning
-from microexp.io.clips import extract_clip
+from microexp.io.clips import extract_clip, load_clip, save_clip
 from microexp.io.exceptions import (
     ExceptionListError,
     interpolate_frames,
@@ -148,6 +148,13 @@ def test_listed_frames_interpolated_when_the_entry_says_so(tmp_path: Path) -> No
     listed_onset = extract_clip(rows["spNO.4_a_492"], dataset, {})
     assert listed_onset.frame_numbers[listed_onset.onset] == 492
     assert listed_onset.interpolated_frames.tolist() == [492]
+    # the clip file is an index: loading it reads the source again and interpolates again
+    for name, expected in (("j", clip), ("a", listed_onset)):
+        save_clip(tmp_path / f"{name}.npz", expected)
+        again = load_clip(tmp_path / f"{name}.npz")
+        assert np.array_equal(again.color, expected.color), name
+        assert np.array_equal(again.depth, expected.depth), name
+        assert again.interpolated_frames.tolist() == expected.interpolated_frames.tolist()
 
 
 def test_a_listed_onset_without_interpolation_fails_the_clip_with_its_reason(tmp_path) -> None:

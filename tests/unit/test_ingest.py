@@ -119,7 +119,7 @@ def test_db3_bag_and_frame_folder_give_identical_clips(dataset):
     assert np.allclose(clips["s_db3b"].timestamps_ms, clips["s_bag"].timestamps_ms)
 
 
-@pytest.mark.parametrize("sample", ["s_folder", "s_db3", "s_bag"])
+@pytest.mark.parametrize("sample", ["s_folder", "s_db3b", "s_bag"])
 def test_clip_file_holds_the_index_and_the_frames_come_back_from_the_source(
     dataset, tmp_path, sample
 ):

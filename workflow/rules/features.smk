@@ -6,41 +6,42 @@
 
 for _dataset, _chunks in SAMPLE_CHUNKS.items():
     for _k, _samples in enumerate(_chunks):
+        # one rule per setting, every path spelled out: a wildcard in the outputs would make
+        # each feature file a candidate of every chunk's rule (the DAG would try them all)
+        for _lbp in [n for n in LBPTOP_SETTINGS if n not in LBPTOP_BATCHED]:
 
-        rule:
-            name:
-                chunk_rule("lbptop", _dataset, _k)
-            input:
-                face2d=stage_files(_dataset, "face2d", _samples),
-            output:
-                stage_files(_dataset, "features/lbptop/{lbp}", _samples),
-            log:
-                f"{LOGS}/{_dataset}/lbptop/{{lbp}}/chunk_{_k}.log",
-            benchmark:
-                f"{BENCHMARKS}/{_dataset}/lbptop/{{lbp}}/chunk_{_k}.tsv"
-            wildcard_constraints:
-                lbp=names_regex([n for n in LBPTOP_SETTINGS if n not in LBPTOP_BATCHED]),
-            group:
-                "sample"
-            conda:
-                "../../envs/features.yaml"
-            threads: 1
-            # measured on the default run, one sample a job: RSS 351 MB + 11 x input MB, max
-            # 386 MB, max 5 s (72 samples); memory from `attempt`, not the input's size:
-            # sizing every job from its files costs the DAG a file-system round trip per job
-            resources:
-                mem_mb=lambda wildcards, attempt: 800 * attempt,
-                runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n // 4),
-            params:
-                samples=_samples,
-                dataset_name=_dataset,
-                setting=lambda wildcards: LBPTOP_SETTINGS[wildcards.lbp],
-                failures=lambda wildcards, d=_dataset, s=_samples: failure_files(
-                    d, f"lbptop/{wildcards.lbp}", s
-                ),
-                version=config["versions"]["features"],
-            script:
-                "../scripts/lbptop.py"
+            rule:
+                name:
+                    chunk_rule(f"lbptop_{rule_name(_lbp)}", _dataset, _k)
+                input:
+                    face2d=stage_files(_dataset, "face2d", _samples),
+                output:
+                    stage_files(_dataset, f"features/lbptop/{_lbp}", _samples),
+                log:
+                    f"{LOGS}/{_dataset}/lbptop/{_lbp}/chunk_{_k}.log",
+                benchmark:
+                    f"{BENCHMARKS}/{_dataset}/lbptop/{_lbp}/chunk_{_k}.tsv"
+                group:
+                    "sample"
+                conda:
+                    "../../envs/features.yaml"
+                threads: 1
+                # measured on the default run, one sample a job: RSS 351 MB + 11 x input MB,
+                # max 386 MB, max 5 s (72 samples); memory from `attempt`, not the input's
+                # size: sizing every job from its files costs the DAG a file-system round
+                # trip per job
+                resources:
+                    mem_mb=lambda wildcards, attempt: 800 * attempt,
+                    runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n // 4),
+                params:
+                    samples=_samples,
+                    dataset_name=_dataset,
+                    setting_name=_lbp,
+                    setting=LBPTOP_SETTINGS[_lbp],
+                    failures=failure_files(_dataset, f"lbptop/{_lbp}", _samples),
+                    version=config["versions"]["features"],
+                script:
+                    "../scripts/lbptop.py"
 
         for _entry, _names in LBPTOP_BATCHES.items():
 
@@ -85,39 +86,37 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
 
         if _dataset in DATASETS_2D:  # no depth: no curvature (common.smk)
             continue
+        for _curv in CURVATURE_SETTINGS:
 
-        rule:
-            name:
-                chunk_rule("curvature", _dataset, _k)
-            input:
-                face2d=stage_files(_dataset, "face2d", _samples),
-                cloud3d=stage_files(_dataset, "cloud3d", _samples),
-            output:
-                stage_files(_dataset, "features/curvature/{curv}", _samples),
-            log:
-                f"{LOGS}/{_dataset}/curvature/{{curv}}/chunk_{_k}.log",
-            benchmark:
-                f"{BENCHMARKS}/{_dataset}/curvature/{{curv}}/chunk_{_k}.tsv"
-            wildcard_constraints:
-                curv=names_regex(CURVATURE_SETTINGS),
-            group:
-                "sample"
-            conda:
-                "../../envs/features.yaml"
-            threads: 1
-            # measured on the default run, one sample a job: RSS 371 MB + 8 x input MB, max
-            # 419 MB, max 3 s (72 samples)
-            resources:
-                mem_mb=lambda wildcards, attempt: 900 * attempt,
-                runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n // 4),
-            params:
-                samples=_samples,
-                dataset_name=_dataset,
-                setting=lambda wildcards: CURVATURE_SETTINGS[wildcards.curv],
-                landmarks=config["features"]["landmarks"],
-                failures=lambda wildcards, d=_dataset, s=_samples: failure_files(
-                    d, f"curvature/{wildcards.curv}", s
-                ),
-                version=config["versions"]["features"],
-            script:
-                "../scripts/curvature.py"
+            rule:
+                name:
+                    chunk_rule(f"curvature_{rule_name(_curv)}", _dataset, _k)
+                input:
+                    face2d=stage_files(_dataset, "face2d", _samples),
+                    cloud3d=stage_files(_dataset, "cloud3d", _samples),
+                output:
+                    stage_files(_dataset, f"features/curvature/{_curv}", _samples),
+                log:
+                    f"{LOGS}/{_dataset}/curvature/{_curv}/chunk_{_k}.log",
+                benchmark:
+                    f"{BENCHMARKS}/{_dataset}/curvature/{_curv}/chunk_{_k}.tsv"
+                group:
+                    "sample"
+                conda:
+                    "../../envs/features.yaml"
+                threads: 1
+                # measured on the default run, one sample a job: RSS 371 MB + 8 x input MB,
+                # max 419 MB, max 3 s (72 samples)
+                resources:
+                    mem_mb=lambda wildcards, attempt: 900 * attempt,
+                    runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n // 4),
+                params:
+                    samples=_samples,
+                    dataset_name=_dataset,
+                    setting_name=_curv,
+                    setting=CURVATURE_SETTINGS[_curv],
+                    landmarks=config["features"]["landmarks"],
+                    failures=failure_files(_dataset, f"curvature/{_curv}", _samples),
+                    version=config["versions"]["features"],
+                script:
+                    "../scripts/curvature.py"

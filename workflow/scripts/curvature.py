@@ -26,7 +26,7 @@ run_chunk(
     work,
     dataset=params.dataset_name,
     samples=params.samples,
-    stage=f"curvature/{snakemake.wildcards.curv}",
+    stage=f"curvature/{params.setting_name}",
     outputs=outputs,
     failure_files=params.failures,
     log=log,

@@ -20,7 +20,7 @@ run_chunk(
     work,
     dataset=params.dataset_name,
     samples=params.samples,
-    stage=f"lbptop/{snakemake.wildcards.lbp}",
+    stage=f"lbptop/{params.setting_name}",
     outputs=outputs,
     failure_files=params.failures,
     log=log,
