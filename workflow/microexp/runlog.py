@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -31,4 +32,11 @@ def rule_logger(log_path: str | Path, name: str = "microexp") -> logging.Logger:
         sys.__excepthook__(exc_type, exc, tb)
 
     sys.excepthook = log_uncaught
-    return logging.getLogger(name)
+    logger = logging.getLogger(name)
+    # Scripts call this after their imports: the CPU spent so far is the job's start-up
+    # (interpreter, Snakemake's script preamble, imports), which bench_run reports.
+    logger.info("%s=%.3f", STARTUP_LOG, time.process_time())
+    return logger
+
+
+STARTUP_LOG = "startup_cpu_s"
