@@ -29,7 +29,7 @@ for _entry, _experiments in CLASSIFY_ENTRIES.items():
             mem_mb=lambda wildcards, attempt: 2000 * attempt,
             runtime=60,
         params:
-            results=RESULTS,
+            results=lambda wildcards, output: folder_above(output.scores, 2),
             entry=_entry,
             fingerprint=fingerprint([e.as_config() for e in _experiments]),
             version=config["versions"]["classify"],
@@ -69,7 +69,7 @@ for _entry, _fusion in FUSION_ENTRIES.items():
             mem_mb=lambda wildcards, attempt: 2000 * attempt,
             runtime=60,
         params:
-            results=RESULTS,
+            results=lambda wildcards, output: folder_above(output.scores, 2),
             entry=_entry,
             fingerprint=fingerprint(_fusion.as_config()),
             captions=Captions(f"{RESULTS}/figures/{_dataset}/fusion_{_entry}/captions.json"),

@@ -69,6 +69,14 @@ def synthetic_plan_fingerprint(sample: str) -> str:
 SYNTHETIC_RAW = f"{RESULTS}/synthetic/raw"
 
 
+def folder_above(path: str, levels: int) -> str:
+    """The folder `levels` above an output's folder, for a script's params: the results/ root
+    above results/{dataset}/scores/x.tsv (2), the raw data set above raw/truth/x.npz (1). The
+    layout is spelled here, in the rules; taken from the output, the path stays right where
+    Snakemake maps outputs to storage."""
+    return str(Path(path).parents[levels])
+
+
 def synthetic_source(sample: str):
     """Where a synthetic sample is written: its frame folder (a directory output) or its
     RealSense recording, under results/synthetic/raw/."""

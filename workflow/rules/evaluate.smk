@@ -37,7 +37,7 @@ rule paper_table:
         mem_mb=1500,
         runtime=10,
     params:
-        results=RESULTS,
+        results=lambda wildcards, output: folder_above(output.tsv, 2),
         plan=table_plan,
         layout=lambda wildcards: config["datasets"][wildcards.dataset]["layout"],
         failures=lambda wildcards: f"{RESULTS}/{wildcards.dataset}/failures",

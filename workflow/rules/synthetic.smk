@@ -37,7 +37,7 @@ for _subject in synthetic_subjects():
             runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n),
         params:
             samples=_samples,
-            root=SYNTHETIC_RAW,
+            root=lambda wildcards, output: folder_above(output.truth[0], 1),
             fingerprints=[synthetic_plan_fingerprint(s) for s in _samples],
         script:
             "../scripts/synthetic_subject.py"
@@ -60,7 +60,7 @@ rule synthetic_dsme3d_sheet:
         mem_mb=300,
         runtime=2,
     params:
-        root=SYNTHETIC_RAW,
+        root=lambda wildcards, output: folder_above(output[0], 1),
     script:
         "../scripts/synthetic_annotations.py"
 
@@ -82,7 +82,7 @@ rule synthetic_recording_sheet:
         mem_mb=300,
         runtime=2,
     params:
-        root=SYNTHETIC_RAW,
+        root=lambda wildcards, output: folder_above(output[0], 1),
     script:
         "../scripts/synthetic_annotations.py"
 
