@@ -5,7 +5,8 @@ here or upstream). The detector model is loaded once per job."""
 
 from microexp.face2d.detector import LandmarkDetector
 from microexp.face2d.qc import plot_face2d_qc
-from microexp.face2d.stage import Face2DParams, process_clip, save_face2d
+from microexp.face2d.result import save_face2d
+from microexp.face2d.stage import Face2DParams, process_clip
 from microexp.failures import run_chunk, upstream_failure
 from microexp.io.clips import load_clip
 from microexp.report.pictures import failure_picture

@@ -6,9 +6,8 @@ offset + margin (docs/methods.md#micro-vs-macro; the margin is the data set's `c
 from the sample's source, a RealSense recording (read at sensor level,
 `microexp.io.realsense`) or a frame folder (`microexp.io.frames`). Frames the source lacks
 inside the clip are left out and counted (`dropped_frames`), as CAS(ME)^3 Part B style drops
-are real; a missing onset, apex or
-offset frame, or a clip outside the video, makes the sample fail with a message naming the
-source and the frames.
+are real; a missing onset, apex or offset frame, or a clip outside the video, makes the
+sample fail with a message naming the source and the frames.
 
 The clip file (`save_clip`, rule ingest_clip) holds the clip's index, no pixels: a full-frame
 copy of every sample's window was a second copy of the database (1.6 GB of the default run's
