@@ -42,6 +42,7 @@ include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/face2d.smk"
 include: "workflow/rules/cloud3d.smk"
+include: "workflow/rules/flow.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/evaluate.smk"
@@ -57,6 +58,7 @@ rule all:
         synthetic_targets(),
         ingest_targets(),
         face_targets(),
+        [t for name in config["datasets"] for t in flow_targets_of(name)],
         classify_targets(),
         table_targets(),
         spotting_targets() if config.get("spotting", {}).get("in_default_run", True) else [],

@@ -264,6 +264,15 @@ def face_targets_of(dataset: str) -> list[str]:
     return targets
 
 
+def flow_targets_of(dataset: str) -> list[str]:
+    """Every sample's flow file and QC picture of a data set."""
+    return expand(
+        f"{RESULTS}/{dataset}/{{pattern}}",
+        pattern=[f"flow/{s}.npz" for s in samples_of(dataset)]
+        + [f"flow/qc/{s}.png" for s in samples_of(dataset)],
+    )
+
+
 def face_targets() -> list[str]:
     """Every per-sample face and feature output of every data set, with QC pictures."""
     return [t for name in config["datasets"] for t in face_targets_of(name)]
