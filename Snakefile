@@ -50,6 +50,7 @@ include: "workflow/rules/spotting_plan.smk"
 include: "workflow/rules/spotting.smk"
 include: "workflow/rules/depth_flow.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/deep.smk"
 
 
 rule all:
@@ -64,3 +65,4 @@ rule all:
         spotting_targets() if config.get("spotting", {}).get("in_default_run", True) else [],
         depth_flow_targets(),
         report_targets(),
+        table12_targets(),

@@ -26,6 +26,7 @@ TABLES = [
     "dsme3d_table10_blocks_non_objective_kfold",
     "dsme3d_table11_fusion",
     "casme2_table5_objective_lovo",
+    "table12",
 ]
 
 
@@ -102,3 +103,20 @@ def test_excluded_samples_and_report_sections(synthetic_run):
     html = (synthetic_run / "report-tables.html").read_text(errors="replace")
     for expected in ("Tables", "Fusion (DSME-3D Table 11)", "Figures", "Excluded samples"):
         assert expected in html, expected
+
+
+def test_table12_rows_and_honest_predictions(synthetic_run):
+    """Table 12: every network alone and fused with SI, HK, SI+HK (oracle and nested a); the
+    network's LOSO predictions never test a subject its fold trained on."""
+    scores = pd.read_csv(synthetic_run / RESULTS / "scores/table12.tsv", sep="\t")
+    assert set(scores["network"]) == {"ststnet", "offapexnet", "stcnn3d"}
+    for _, rows in scores.groupby("network"):
+        assert len(rows) == 1 + 3 * 2
+        assert set(rows["fusion"]) == {"none", "oracle", "nested"}
+        assert rows[["accuracy", "uf1", "uar"]].notna().all().all()
+    found = pd.read_parquet(synthetic_run / RESULTS / "predictions/table12/loso.parquet")
+    outer = found[found["table"] == "ststnet/outer"]
+    assert outer["sample"].is_unique and len(outer) == 6
+    assert outer.groupby("fold")["subject"].nunique().eq(1).all()
+    for name in ("ststnet/si/oracle", "ststnet/si+hk/nested", "3d/hk/outer"):
+        assert (found["table"] == name).sum() == 6, name

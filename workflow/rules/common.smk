@@ -273,6 +273,30 @@ def flow_targets_of(dataset: str) -> list[str]:
     )
 
 
+def table12_entry(dataset: str) -> dict:
+    """The config ``deep`` entry whose data set is ``dataset`` (one per data set)."""
+    for entry in config.get("deep", {}).values():
+        if entry["dataset"] == dataset:
+            return entry
+    raise ValueError(f"no deep entry for data set {dataset!r}")
+
+
+def table12_curvature_files(wildcards) -> list[str]:
+    setting = table12_entry(wildcards.dataset)["curvature"]["setting"]
+    return expand(
+        f"{RESULTS}/{wildcards.dataset}/features/curvature/{setting}/{{sample}}.npz",
+        sample=samples_of(wildcards.dataset),
+    )
+
+
+def table12_targets() -> list[str]:
+    return [
+        f"{RESULTS}/tables/{entry['dataset']}/table12.{suffix}"
+        for entry in config.get("deep", {}).values()
+        for suffix in ("tsv", "md", "tex", "html")
+    ]
+
+
 def face_targets() -> list[str]:
     """Every per-sample face and feature output of every data set, with QC pictures."""
     return [t for name in config["datasets"] for t in face_targets_of(name)]

@@ -403,6 +403,88 @@ def _adam_update(chunk: _Chunk, active, learning_rate: float) -> None:
             param.grad = None
 
 
+def _new_chunk(model, idx, seeds, n_classes, sample_shape, device) -> _Chunk:
+    import torch
+
+    gens = [torch.Generator().manual_seed(int(seeds[m])) for m in idx]
+    drawn = [_init_params(model, g, n_classes, sample_shape) for g in gens]
+    params = {
+        k: torch.stack([d[k] for d in drawn]).to(device).requires_grad_(True) for k in drawn[0]
+    }
+    return _Chunk(
+        models=idx,
+        params=params,
+        buffers={k: v.to(device) for k, v in _buffers(model, len(idx)).items()},
+        exp_avg={k: torch.zeros_like(v) for k, v in params.items()},
+        exp_avg_sq={k: torch.zeros_like(v) for k, v in params.items()},
+        steps=torch.zeros(len(idx), device=device),
+        generators=gens,
+    )
+
+
+def _train_step(
+    model, chunk, x_all, y_all, union, batches, drop_shapes, n_classes, learning_rate, device
+) -> None:
+    """One mini-batch step of every model of a chunk on the union of their batches."""
+    import torch
+
+    rows = torch.from_numpy(union).to(device)
+    x = x_all.index_select(0, rows)
+    yb = y_all.index_select(0, rows)
+    position = {int(r): i for i, r in enumerate(union)}
+    mc = len(chunk.models)
+    member = torch.zeros(len(union), mc)
+    local_rows = []
+    for j, m in enumerate(chunk.models):
+        local = np.fromiter((position[int(r)] for r in batches[m]), np.int64, len(batches[m]))
+        local_rows.append(local)
+        member[local, j] = 1.0
+    # Dropout masks: each model draws only for its own rows, from its own generator
+    # (independent of which other models share the step).
+    keep = 1.0 - _DROPOUT
+    drop = []
+    for shape in drop_shapes:
+        mask = torch.zeros((len(union), mc, *shape))
+        for j, g in enumerate(chunk.generators):
+            if len(local_rows[j]):
+                draw = torch.rand((len(local_rows[j]), *shape), generator=g)
+                mask[local_rows[j], j] = (draw < keep).float() / keep
+        drop.append(mask.to(device))
+    member = member.to(device)
+    active = member.sum(0) > 0
+    if not bool(active.any()):
+        return
+    with torch.enable_grad():
+        logits = _forward(model, chunk.params, chunk.buffers, x, member, drop, train=True)
+        losses = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, n_classes), yb.repeat_interleave(mc), reduction="none"
+        ).reshape(len(union), mc)
+        losses = torch.where(member > 0, losses, torch.zeros_like(losses))
+        per_model = losses.sum(0) / member.sum(0).clamp_min(1.0)
+        per_model.sum().backward()
+    _adam_update(chunk, active, learning_rate)
+
+
+def _evaluate(model, chunk, x_all, predict_sets, n_classes, device):
+    """(model index, softmax probabilities on its prediction rows) after the last epoch:
+    dropout off, batch norm on its running statistics."""
+    import torch
+
+    wanted = np.unique(np.concatenate([np.asarray(predict_sets[m]) for m in chunk.models]))
+    if len(wanted) == 0:
+        return [(m, np.empty((0, n_classes))) for m in chunk.models]
+    position = {int(r): i for i, r in enumerate(wanted)}
+    x = x_all.index_select(0, torch.from_numpy(wanted).to(device))
+    logits = _forward(model, chunk.params, chunk.buffers, x, None, [], train=False)
+    prob = torch.softmax(logits.double(), dim=-1).cpu().numpy()
+    out = []
+    for j, m in enumerate(chunk.models):
+        rows = np.asarray(predict_sets[m])
+        local = np.fromiter((position[int(r)] for r in rows), np.int64, len(rows))
+        out.append((m, prob[local, j]))
+    return out
+
+
 def train_predict(
     inputs: np.ndarray,
     y: np.ndarray,
@@ -456,101 +538,32 @@ def train_predict(
         schedule = _schedule(train_sets, permutation, batch_size)
         max_rows = max(len(u) for u, _ in schedule)
         size = _chunk_size(model, max_rows, sample_shape, models_per_chunk)
-        chunks = []
-        for start in range(0, n_models, size):
-            idx = np.arange(start, min(n_models, start + size))
-            gens = [torch.Generator().manual_seed(int(seeds[m])) for m in idx]
-            drawn = [_init_params(model, g, n_classes, sample_shape) for g in gens]
-            params = {
-                k: torch.stack([d[k] for d in drawn]).to(device).requires_grad_(True)
-                for k in drawn[0]
-            }
-            chunks.append(
-                _Chunk(
-                    models=idx,
-                    params=params,
-                    buffers={k: v.to(device) for k, v in _buffers(model, len(idx)).items()},
-                    exp_avg={k: torch.zeros_like(v) for k, v in params.items()},
-                    exp_avg_sq={k: torch.zeros_like(v) for k, v in params.items()},
-                    steps=torch.zeros(len(idx), device=device),
-                    generators=gens,
-                )
-            )
         drop_shapes = _dropout_shapes(model, sample_shape)
-        keep = 1.0 - _DROPOUT
-
-        for _epoch in range(epochs):
-            for union, batches in schedule:
-                rows = torch.from_numpy(union).to(device)
-                x = x_all.index_select(0, rows)
-                yb = y_all.index_select(0, rows)
-                position = {int(r): i for i, r in enumerate(union)}
-                for chunk in chunks:
-                    mc = len(chunk.models)
-                    member = torch.zeros(len(union), mc)
-                    local_rows = []
-                    for j, m in enumerate(chunk.models):
-                        local = np.fromiter((position[int(r)] for r in batches[m]), np.int64)
-                        local_rows.append(local)
-                        member[local, j] = 1.0
-                    # Dropout masks: each model draws only for its own rows, from its own
-                    # generator (independent of which other models share the step).
-                    drop = []
-                    for shape in drop_shapes:
-                        mask = torch.zeros((len(union), mc, *shape))
-                        for j, g in enumerate(chunk.generators):
-                            if len(local_rows[j]):
-                                draw = torch.rand((len(local_rows[j]), *shape), generator=g)
-                                mask[local_rows[j], j] = (draw < keep).float() / keep
-                        drop.append(mask.to(device))
-                    member = member.to(device)
-                    active = member.sum(0) > 0
-                    with torch.enable_grad():
-                        logits = _forward(
-                            model, chunk.params, chunk.buffers, x, member, drop, train=True
-                        )
-                        losses = torch.nn.functional.cross_entropy(
-                            logits.reshape(-1, n_classes),
-                            yb.repeat_interleave(mc),
-                            reduction="none",
-                        ).reshape(len(union), mc)
-                        losses = torch.where(member > 0, losses, torch.zeros_like(losses))
-                        per_model = losses.sum(0) / member.sum(0).clamp_min(1.0)
-                        per_model.sum().backward()
-                    _adam_update(chunk, active, learning_rate)
-
-        # Evaluation after the last epoch: dropout off, batch norm on running statistics.
         results: list[np.ndarray] = [np.empty((0, n_classes))] * n_models
-        for chunk in chunks:
-            wanted = np.unique(np.concatenate([np.asarray(predict_sets[m]) for m in chunk.models]))
-            if len(wanted) == 0:
-                for m in chunk.models:
-                    results[m] = np.empty((0, n_classes))
-                continue
-            position = {int(r): i for i, r in enumerate(wanted)}
-            logits = _forward(
-                model,
-                chunk.params,
-                chunk.buffers,
-                x_all.index_select(0, torch.from_numpy(wanted).to(device)),
-                None,
-                [],
-                train=False,
-            )
-            prob = torch.softmax(logits.double(), dim=-1).cpu().numpy()
-            for j, m in enumerate(chunk.models):
-                local = np.fromiter(
-                    (position[int(r)] for r in predict_sets[m]), np.int64, len(predict_sets[m])
-                )
-                results[m] = prob[local, j]
+        params_out: list[dict] = []
+        # Models are independent, so each chunk is trained through all its epochs and evaluated
+        # before the next starts: only one chunk's parameters and Adam state are in memory.
+        for start in range(0, n_models, size):
+            chunk = _new_chunk(
+                model, np.arange(start, min(n_models, start + size)), seeds, n_classes,
+                sample_shape, device,
+            )  # fmt: skip
+            for _epoch in range(epochs):
+                for union, batches in schedule:
+                    _train_step(
+                        model, chunk, x_all, y_all, union, batches, drop_shapes, n_classes,
+                        learning_rate, device,
+                    )  # fmt: skip
+            for m, prob in _evaluate(model, chunk, x_all, predict_sets, n_classes, device):
+                results[m] = prob
+            if return_params:
+                for j in range(len(chunk.models)):
+                    state = {k: v[j].detach().cpu().numpy() for k, v in chunk.params.items()}
+                    state.update({k: v[j].cpu().numpy() for k, v in chunk.buffers.items()})
+                    params_out.append(state)
+            del chunk
         if not return_params:
             return results
-        params_out = []
-        for chunk in chunks:
-            for j in range(len(chunk.models)):
-                state = {k: v[j].detach().cpu().numpy() for k, v in chunk.params.items()}
-                state.update({k: v[j].cpu().numpy() for k, v in chunk.buffers.items()})
-                params_out.append(state)
         return results, params_out
 
 

@@ -1,0 +1,39 @@
+# DSME-3D Table 12 (workflow/microexp/learn/deep.py, evaluate/table12.py): the deep 2D networks
+# on the flow stage's inputs, alone and fused with the 3D curvature SVMs (oracle and nested a),
+# three classes, LOSO. One job per data set: every fold's network trains in one batched model.
+
+
+rule table12:
+    input:
+        samples=f"{RESULTS}/{{dataset}}/samples.tsv",
+        flow=lambda wildcards: expand(
+            f"{RESULTS}/{wildcards.dataset}/flow/{{sample}}.npz",
+            sample=samples_of(wildcards.dataset),
+        ),
+        curvature=table12_curvature_files,
+    output:
+        tsv=f"{RESULTS}/tables/{{dataset}}/table12.tsv",
+        md=f"{RESULTS}/tables/{{dataset}}/table12.md",
+        tex=f"{RESULTS}/tables/{{dataset}}/table12.tex",
+        html=f"{RESULTS}/tables/{{dataset}}/table12.html",
+        scores=f"{RESULTS}/{{dataset}}/scores/table12.tsv",
+        predictions=f"{RESULTS}/{{dataset}}/predictions/table12/loso.parquet",
+    log:
+        f"{LOGS}/{{dataset}}/table12.log",
+    benchmark:
+        f"{BENCHMARKS}/{{dataset}}/table12.tsv"
+    conda:
+        "../../envs/classify.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+        runtime=lambda wildcards, attempt: 60 * attempt,
+    params:
+        entry=lambda wildcards: table12_entry(wildcards.dataset),
+        schemes=config.get("class_schemes", {}),
+        seed=config["seed"],
+        layout=lambda wildcards: config["datasets"][wildcards.dataset]["layout"],
+        failures=lambda wildcards: f"{RESULTS}/{wildcards.dataset}/failures",
+        version=config["versions"]["deep"],
+    script:
+        "../scripts/table12.py"

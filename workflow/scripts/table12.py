@@ -1,0 +1,84 @@
+"""Rule table12: flow inputs + curvature features of a data set -> DSME-3D Table 12 (TSV/MD/TeX/
+HTML), its scores and every prediction table (networks, SVMs, fused)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from microexp.evaluate.plan import table_context, write_table_files
+from microexp.evaluate.table12 import dsme3d_table12, run_table12
+from microexp.failures import read_failures
+from microexp.flow.stage import load_flow
+from microexp.learn.experiments import (
+    CurvatureFeature,
+    curvature_setting,
+    experiment_labels,
+    feature_matrices,
+)
+from microexp.learn.experiments import _scheme as class_scheme_of
+from microexp.learn.svm import SVMParams
+from microexp.runlog import rule_logger
+
+log = rule_logger(snakemake.log[0])
+entry = snakemake.params.entry
+dataset = snakemake.wildcards.dataset
+results = Path(snakemake.output.scores).parents[2]
+
+# Samples with flow inputs (failure markers are excluded with their record).
+inputs, clips, with_flow = {}, {}, []
+for path in snakemake.input.flow:
+    sample = Path(path).stem
+    with np.load(path, allow_pickle=False) as npz:
+        if "ok" in npz.files and not bool(npz["ok"]):
+            continue
+    flow = load_flow(path, arrays=("network_input", "clip"))
+    inputs[sample], clips[sample] = flow.network_input, flow.clip
+    with_flow.append(sample)
+setting = curvature_setting(entry["curvature"]["setting"])
+descriptors = list(entry["curvature"]["descriptors"])
+matrices = feature_matrices(
+    results, dataset, with_flow, [CurvatureFeature(setting, d) for d in descriptors]
+)
+usable = [s for s in with_flow if all(s in set(m.samples) for m in matrices)]
+scheme = class_scheme_of(entry["scheme"], entry.get("min_class_size"), snakemake.params.schemes)
+labels, subjects, report = experiment_labels(
+    snakemake.input.samples, scheme, entry["expression_types"], samples=usable
+)
+samples = list(labels.index)
+log.info(
+    "%d samples with flow and curvature; %d kept by %s", len(usable), len(samples), scheme.name
+)
+features3d = {}
+for descriptor, matrix in zip(descriptors, matrices, strict=True):
+    row = {s: k for k, s in enumerate(matrix.samples)}
+    features3d[descriptor] = matrix.features[[row[s] for s in samples]]
+result = run_table12(
+    np.stack([inputs[s] for s in samples]),
+    np.stack([clips[s] for s in samples]),
+    features3d,
+    samples,
+    labels.tolist(),
+    subjects.tolist(),
+    report["classes"],
+    entry["networks"],
+    SVMParams(**entry["svm_3d"]),
+    seed=snakemake.params.seed,
+    alpha_step=entry["alpha_step"],
+    criterion=entry["criterion"],
+    n_threads=snakemake.threads,
+)
+result.scores.to_csv(snakemake.output.scores, sep="\t", index=False)
+pd.concat(
+    [table.assign(table=name) for name, table in result.predictions.items()], ignore_index=True
+).to_parquet(snakemake.output.predictions, index=False)
+dropped = report.get("unmapped_labels") or {}
+notes = [f"classes {', '.join(report['classes'])}"] + (
+    [f"labels left out by the scheme: {dropped}"] if dropped else []
+)
+failures = read_failures(snakemake.params.failures)
+context = table_context(dataset, snakemake.params.layout, failures, notes)
+write_table_files(
+    dsme3d_table12(result.scores, context), Path(snakemake.output.tsv).with_suffix("")
+)
+log.info("table12: %s", result.scores.to_string())
