@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from microexp.evaluate.formatting import TableContext
 from microexp.evaluate.table12 import deep_prediction_table, dsme3d_table12, table12_scores
-from microexp.evaluate.tables import TableContext
 
 CLASSES = ["negative", "positive"]
 

@@ -9,14 +9,9 @@ import pandas as pd
 from microexp.evaluate.plan import table_context, write_table_files
 from microexp.evaluate.table12 import dsme3d_table12, run_table12
 from microexp.failures import read_failures
-from microexp.flow.stage import load_flow
-from microexp.learn.experiments import (
-    CurvatureFeature,
-    curvature_setting,
-    experiment_labels,
-    feature_matrices,
-)
-from microexp.learn.experiments import _scheme as class_scheme_of
+from microexp.learn.classes import DEFAULT_CLASS_SCHEMES, class_scheme
+from microexp.learn.matrices import experiment_labels, feature_matrices
+from microexp.learn.specs import CurvatureFeature, curvature_setting
 from microexp.learn.svm import SVMParams
 from microexp.runlog import rule_logger
 
@@ -29,11 +24,11 @@ results = Path(snakemake.output.scores).parents[2]
 inputs, clips, with_flow = {}, {}, []
 for path in snakemake.input.flow:
     sample = Path(path).stem
+    # The flow file's arrays (docs/flow.md), read directly: this job needs no flow code.
     with np.load(path, allow_pickle=False) as npz:
         if "ok" in npz.files and not bool(npz["ok"]):
             continue
-    flow = load_flow(path, arrays=("network_input", "clip"))
-    inputs[sample], clips[sample] = flow.network_input, flow.clip
+        inputs[sample], clips[sample] = npz["network_input"], npz["clip"]
     with_flow.append(sample)
 setting = curvature_setting(entry["curvature"]["setting"])
 descriptors = list(entry["curvature"]["descriptors"])
@@ -41,7 +36,13 @@ matrices = feature_matrices(
     results, dataset, with_flow, [CurvatureFeature(setting, d) for d in descriptors]
 )
 usable = [s for s in with_flow if all(s in set(m.samples) for m in matrices)]
-scheme = class_scheme_of(entry["scheme"], entry.get("min_class_size"), snakemake.params.schemes)
+known = {**DEFAULT_CLASS_SCHEMES, **(snakemake.params.schemes or {})}
+if entry["scheme"] not in known:
+    raise ValueError(f"deep entry: unknown class scheme {entry['scheme']!r}; known {sorted(known)}")
+spec = dict(known[entry["scheme"]])
+if entry.get("min_class_size") is not None:
+    spec["min_class_size"] = entry["min_class_size"]
+scheme = class_scheme(spec, entry["scheme"])
 labels, subjects, report = experiment_labels(
     snakemake.input.samples, scheme, entry["expression_types"], samples=usable
 )

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from microexp.evaluate import metrics, paper
-from microexp.evaluate.tables import PaperTable, TableContext
-from microexp.learn import deep
+from microexp.evaluate import paper
+from microexp.evaluate.formatting import PaperTable, TableContext
+from microexp.learn import deep, metrics
 from microexp.learn.fusion import alpha_grid, nested_fusion, oracle_fusion
 from microexp.learn.protocols import loso_splits, nested_splits
 from microexp.learn.svm import SVMParams, cross_validate_svm
