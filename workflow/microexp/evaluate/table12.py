@@ -237,8 +237,9 @@ def dsme3d_table12(scores: pd.DataFrame, context: TableContext) -> PaperTable:
     cell_frame = pd.DataFrame(cells, index=multi, columns=columns)
     n = int(scores["n_samples"].iloc[0]) if "n_samples" in scores else None
     header = [
-        f"Dataset: {context.dataset} (layout {context.layout}); {n} samples, three classes "
-        "(positive, negative, surprise; 'others' discarded), LOSO.",
+        f"Dataset: {context.dataset} (layout {context.layout}).",
+        "Classes: the data set's three-class scheme (DSME-3D: positive, negative, surprise; "
+        "'others' discarded); protocol LOSO.",
         "Metrics on the predictions pooled over the LOSO folds. Networks trained from scratch "
         "per fold for a fixed number of epochs, the last epoch evaluated.",
         "Fusion P = (1 - a) p2D + a p3D with the curvature SVM's probabilities (DSME-3D Eq. 13): "
