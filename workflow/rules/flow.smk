@@ -8,12 +8,8 @@ rule flow:
         face2d=stage_file("face2d"),
     output:
         flow=stage_file("flow"),
-        picture=report(
-            f"{RESULTS}/{{dataset}}/flow/qc/{{sample}}.png",
-            caption="../report/flow_qc.rst",
-            category="Flow QC",
-            subcategory="{dataset}",
-        ),
+        # Not embedded in the report one by one (its size would grow with the data set).
+        picture=f"{RESULTS}/{{dataset}}/flow/qc/{{sample}}.png",
     log:
         f"{LOGS}/{{dataset}}/flow/{{sample}}.log",
     benchmark:
