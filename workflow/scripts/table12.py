@@ -18,7 +18,7 @@ from microexp.runlog import rule_logger
 log = rule_logger(snakemake.log[0])
 entry = snakemake.params.entry
 dataset = snakemake.wildcards.dataset
-results = Path(snakemake.output.scores).parents[2]
+results = snakemake.params.results
 
 # Samples with flow inputs (failure markers are excluded with their record).
 inputs, clips, with_flow = {}, {}, []
