@@ -2,7 +2,7 @@
 inputs (results/{dataset}/flow), and the QC picture (a failure picture for a sample that failed
 here or upstream)."""
 
-from microexp.face2d.stage import load_face2d
+from microexp.face2d.result import load_face2d
 from microexp.failures import run_sample_stage, upstream_failure
 from microexp.flow.qc import plot_flow_qc
 from microexp.flow.stage import FlowParams, flow_from_frames, save_flow
