@@ -262,20 +262,6 @@ def test_rendered_depth_follows_the_head_motion(subject, neutral, angles, shift)
     np.testing.assert_array_equal(frame.depth_mm[:, :5], neutral.depth_mm[:, :5])
 
 
-def test_render_is_fast(subject):
-    import time
-
-    motion = rigid((1.0, 1.0, 0.5), (1.0, 2.0, 1.0), head_pivot(subject))
-    a = apex("AU1") + apex("AU12", 0.6) + apex(BLINK_AU, 0.8)
-    render_frame(subject, a, motion)
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        render_frame(subject, a, motion)
-        times.append(time.perf_counter() - start)
-    assert min(times) < 0.030
-
-
 # --- sensor ---------------------------------------------------------------------------------
 
 

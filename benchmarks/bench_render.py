@@ -1,0 +1,50 @@
+"""Synthetic frame rendering speed: one 848 x 480 RGB-D frame of a subject with AUs, a blink
+and rigid head motion (the generator's inner loop; the synthetic data set is part of every
+fresh run). Writes the best and median of repeated renders to `<out>/render.json`.
+
+    python -m benchmarks bench_render
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from microexp.synthetic.actions import AU_NAMES, BLINK_AU
+from microexp.synthetic.face import make_subject
+from microexp.synthetic.motion import rigid_motion
+from microexp.synthetic.render import render_frame
+
+REPEATS = 20
+
+
+def main(out_dir: Path) -> dict:
+    subject = make_subject(2, 20240611)
+    intensities = np.zeros(len(AU_NAMES))
+    for name, value in (("AU1", 1.0), ("AU12", 0.6), (BLINK_AU, 0.8)):
+        intensities[AU_NAMES.index(name)] = value
+    pivot = subject.neutral_landmarks3d[30] + np.array([0.0, 0.0, 90.0])
+    motion = rigid_motion(np.array([1.0, 1.0, 0.5]), np.array([1.0, 2.0, 1.0]), pivot)
+    render_frame(subject, intensities, motion)  # warm-up: caches, first-call allocations
+    wall, cpu = [], []
+    for _ in range(REPEATS):
+        w0, c0 = time.perf_counter(), time.process_time()
+        render_frame(subject, intensities, motion)
+        wall.append(time.perf_counter() - w0)
+        cpu.append(time.process_time() - c0)
+    result = {
+        "frame_px": [subject.intrinsics.width, subject.intrinsics.height],
+        "repeats": REPEATS,
+        "wall_ms_best": 1e3 * min(wall),
+        "wall_ms_median": 1e3 * float(np.median(wall)),
+        "cpu_ms_median": 1e3 * float(np.median(cpu)),
+    }
+    (out_dir / "render.json").write_text(json.dumps(result, indent=2))
+    print(
+        f"render_frame: best {result['wall_ms_best']:.1f} ms, median "
+        f"{result['wall_ms_median']:.1f} ms wall ({result['cpu_ms_median']:.1f} ms CPU)"
+    )
+    return result
