@@ -114,7 +114,7 @@ def test_table12_rows_and_honest_predictions(synthetic_run):
         assert len(rows) == 1 + 3 * 2
         assert set(rows["fusion"]) == {"none", "oracle", "nested"}
         assert rows[["accuracy", "uf1", "uar"]].notna().all().all()
-    found = pd.read_parquet(synthetic_run / RESULTS / "predictions/table12/loso.parquet")
+    found = pd.read_parquet(synthetic_run / RESULTS / "table12/predictions.parquet")
     outer = found[found["table"] == "ststnet/outer"]
     assert outer["sample"].is_unique and len(outer) == 6
     assert outer.groupby("fold")["subject"].nunique().eq(1).all()

@@ -17,7 +17,7 @@ rule table12:
         tex=f"{RESULTS}/tables/{{dataset}}/table12.tex",
         html=f"{RESULTS}/tables/{{dataset}}/table12.html",
         scores=f"{RESULTS}/{{dataset}}/scores/table12.tsv",
-        predictions=f"{RESULTS}/{{dataset}}/predictions/table12/loso.parquet",
+        predictions=f"{RESULTS}/{{dataset}}/table12/predictions.parquet",
     log:
         f"{LOGS}/{{dataset}}/table12.log",
     benchmark:
