@@ -1,4 +1,4 @@
-"""Benchmark: LOSO training time of the Table 12 networks (learn/deep.py), all folds batched.
+"""Benchmark: LOSO training time of the Table 12 networks (learn/deep/), all folds batched.
 
 The stand-in has the shape of the MEGC 2019 composite that STSTNet was published on: 442
 inputs (3, 28, 28) in 0-255 from 68 subjects (2 to 13 samples each), 3 classes, LOSO, so 68

@@ -1,4 +1,4 @@
-"""learn/deep.py: the batched LOSO training of the Table 12 networks."""
+"""learn/deep/: the batched LOSO training of the Table 12 networks."""
 
 from __future__ import annotations
 

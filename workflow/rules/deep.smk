@@ -1,4 +1,4 @@
-# DSME-3D Table 12 (workflow/microexp/learn/deep.py, evaluate/table12.py): the deep 2D networks
+# DSME-3D Table 12 (workflow/microexp/learn/deep/, evaluate/table12.py): the deep 2D networks
 # on the flow stage's inputs, alone and fused with the 3D curvature SVMs (oracle and nested a),
 # three classes, LOSO. One job per data set: every fold's network trains in one batched model.
 

@@ -1,7 +1,7 @@
 """DSME-3D Table 12: deep 2D networks alone and fused with the 3D curvature features (4.3.3).
 
 Three classes by emotion (positive, negative, surprise; "others" discarded: the
-``three_class`` scheme of learn/classes.py), LOSO. Each network of learn/deep.py is trained
+``three_class`` scheme of learn/classes.py), LOSO. Each network of learn/deep/ is trained
 from scratch per fold (fixed epochs, last epoch evaluated) on the flow stage's inputs; its
 softmax probabilities are fused with the SVM probabilities of each curvature descriptor (SI, HK,
 SI+HK) exactly like LBP-TOP in Table 11: P = (1 - a) p2D + a p3D (DSME-3D Eq. 13), with the
@@ -269,7 +269,7 @@ def dsme3d_table12(scores: pd.DataFrame, context: TableContext) -> PaperTable:
         cells=cell_frame,
         legend=(
             "gain: accuracy of the fused row minus the network alone, in points.",
-            "3D CNN: the small spatio-temporal CNN of learn/deep.py (the paper's 3D-STCNN "
+            "3D CNN: the small spatio-temporal CNN of learn/deep/ (the paper's 3D-STCNN "
             "stands for it).",
         ),
         subtitle=f"{context.dataset}, three classes, LOSO, N = {n}",

@@ -11,7 +11,7 @@ the aligned gray crop at its full resolution,
 3. keep float32 (no rounding to 8 bits), channel order (u, v, strain): shape (3, 28, 28).
 
 These 0-255 values are what STSTNet's published code feeds its network (images read as 8-bit);
-the networks take them as given (learn/deep.py).
+the networks take them as given (learn/deep/).
 
 The 3D CNN's input is the aligned gray clip resampled to ``frames`` frames by linear
 interpolation in time (frame i of the output sits at clip position i (T - 1) / (frames - 1)) and

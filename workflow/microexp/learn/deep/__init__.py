@@ -1,0 +1,67 @@
+"""Deep 2D baselines of DSME-3D Table 12, trained honestly under LOSO (DSME-3D Sec. 4.3.3).
+
+Three networks, each trained from scratch for every fold with a fixed number of epochs and
+evaluated after the last epoch (never an epoch or a model picked on the test subject):
+
+``ststnet``
+    STSTNet (Liong et al. 2019, "Shallow triple stream three-dimensional CNN"). Input
+    (N, 3, 28, 28): the onset-apex u, v and optical strain images. Three parallel 3 x 3
+    convolutions with 3, 5 and 8 filters on all three channels (padding 2, so 30 x 30, as in
+    the authors' PyTorch port), each followed by ReLU, batch normalisation, 3 x 3 max pooling
+    with stride 3 and padding 1 (10 x 10) and dropout 0.5; the 16 maps are concatenated,
+    average-pooled 2 x 2 (5 x 5) and a dense layer maps the 400 values to the classes.
+``offapexnet``
+    OFF-ApexNet (Gan et al. 2019). Input (N, 3, 28, 28); channels 0 (u) and 1 (v) are used,
+    each in its own stream, standardised per sample (the image's own mean and standard
+    deviation, inside the network, no fitted state), then: 5 x 5 convolution with 6 filters
+    (padding 2), ReLU, 2 x 2 max pooling (14 x 14), 5 x 5 convolution with 16 filters, ReLU,
+    2 x 2 max pooling (7 x 7). The two streams' 2 x 784 values are concatenated, then dense
+    1024 + ReLU, dropout 0.5, dense 1024 + ReLU, dropout 0.5, dense to the classes.
+``stcnn3d``
+    A small spatio-temporal 3D CNN in the spirit of the 3D-CNN DSME-3D cites (Reddy et al.
+    2019, MicroExpSTCNN). Input (N, 1, T, H, W), the aligned gray clip resampled to a fixed
+    length (T, H, W divisible by 4). Per sample the clip is standardised (its own mean and
+    standard deviation, inside the network, no fitted state), then 3 x 3 x 3 convolution with 8
+    filters (padding 1), ReLU, 2 x 2 x 2 max pooling, 3 x 3 x 3 convolution with 16 filters, ReLU,
+    2 x 2 x 2 max pooling, dropout 0.5, dense to the classes.
+
+Inputs are taken as given (STSTNet's published code feeds raw 0-255 image values, see
+docs/flow.md for the flow stage's exact normalisation); STSTNet's batch normalisation is the
+only normalisation it needs. Training follows STSTNet's published code: Adam (PyTorch's
+defaults: betas 0.9, 0.999, eps 1e-8), cross-entropy averaged over the mini-batch, learning
+rate 5e-5, batch 256, 800 epochs; PyTorch's default initialisation (uniform, +-1/sqrt(fan in),
+for weights and biases; batch-norm scale 1, shift 0, momentum 0.1, eps 1e-5). The training
+samples are shuffled once with the seed (one permutation shared by every fold, each fold keeping
+its training samples in that order) and cut into consecutive mini-batches, the same every
+epoch; the published code does not shuffle at all.
+
+**All folds are trained at once.** Training 68 LOSO folds one after another costs ~150 ms per
+fold and epoch on one core; here the folds' models are one batched model: every parameter has a
+leading model axis, the first layer of the flow networks is one convolution with (models x
+filters) output channels on the shared input, later convolutions are grouped (groups = models),
+dense layers are batched products. A mini-batch step feeds the union of the folds' batches;
+a membership mask says which rows belong to which fold's batch. The mask enters everywhere a
+sample could influence another: the loss (a fold's mean over its own rows only), batch-norm
+statistics (over the fold's own rows), Adam (a fold without a batch at a step is not updated).
+A test subject's rows are never in its fold's mask, so they get exactly zero weight in its
+gradients and statistics (tests/unit/test_deep.py perturbs them and finds the fold's parameters
+bit-identical). Each model draws its initial weights and dropout masks from its own generator
+seeded from (seed, fold), only for its own rows, so a fold trained alone and trained with the
+others gives the same model up to floating-point summation order (tested).
+
+Deterministic: ``torch.use_deterministic_algorithms(True)`` while training, seeded generators
+on the CPU (also when the arithmetic runs on a GPU, which is used when present).
+"""
+
+from microexp.learn.deep.loso import fit_predict_loso, fit_predict_nested_loso
+from microexp.learn.deep.networks import MODELS, PUBLISHED_TRAINING, input_shape
+from microexp.learn.deep.training import train_predict
+
+__all__ = [
+    "MODELS",
+    "PUBLISHED_TRAINING",
+    "fit_predict_loso",
+    "fit_predict_nested_loso",
+    "input_shape",
+    "train_predict",
+]
