@@ -135,8 +135,8 @@ def annotation_inputs(wildcards) -> list[str]:
 
 
 # --- per-sample stages, packed into jobs ------------------------------------------------
-# Each per-sample stage (ingest_clip, face2d, cloud3d, lbptop, curvature) runs in jobs of
-# `jobs.samples_per_job` samples, consecutive in sheet order: a job's start-up (a Python
+# Each per-sample stage (ingest_clip, face2d, cloud3d, depth_flow, lbptop, curvature) runs in
+# jobs of `jobs.samples_per_job` samples, consecutive in sheet order: a job's start-up (a Python
 # process, the imports, the detector model) is paid once per job, not once per sample, and
 # every sample still gets its own output file, failure record and log lines. The rules are
 # generated per data set and chunk (`<stage>_<dataset>_<k>`), with the chunk's files spelled

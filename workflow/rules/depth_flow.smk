@@ -1,37 +1,48 @@
 # Depth flow (CAS(ME)^3 Sec. 5; docs/depth_flow.md; workflow/microexp/features/lk3d.py,
 # rgbd.py, depth_sample.py): RGB-D tensors of the aligned onset and apex face crops, pyramidal
 # 3D Lucas-Kanade flow between them, the 2D optical flow of the same crops, their block
-# histograms and the QC picture, for the data sets listed under depth_flow.datasets.
+# histograms and the QC picture, for the data sets listed under depth_flow.datasets. One job per
+# chunk of samples (common.smk, SAMPLE_CHUNKS): start-up and numba compilation once per job.
 
 
-rule depth_flow:
-    input:
-        clip=stage_file("clips"),
-        face2d=stage_file("face2d"),
-    output:
-        flow=stage_file("depth_flow"),
-        # Not embedded in the report one by one (its size would grow with the data set).
-        picture=f"{RESULTS}/{{dataset}}/depth_flow/qc/{{sample}}.png",
-    log:
-        f"{LOGS}/{{dataset}}/depth_flow/{{sample}}.log",
-    benchmark:
-        f"{BENCHMARKS}/{{dataset}}/depth_flow/{{sample}}.tsv"
-    group:
-        "sample"
-    conda:
-        "../../envs/features.yaml"
-    threads: 1
-    # a 168 x 168 x ~120 tensor pair: ~2 s on one core, well under 1 GB (benchmarks/
-    # bench_depth_flow.py: 200 x 200 x 400 within 1 GB).
-    resources:
-        mem_mb=lambda wildcards, attempt: 1500 * attempt,
-        runtime=lambda wildcards, attempt: 5 * attempt,
-    params:
-        depth_flow=config["depth_flow"],
-        failure=failure_file("depth_flow"),
-        version=config["versions"]["depth_flow"],
-    script:
-        "../scripts/depth_flow.py"
+for _dataset in depth_flow_datasets():
+    for _k, _samples in enumerate(SAMPLE_CHUNKS[_dataset]):
+
+        rule:
+            name:
+                chunk_rule("depth_flow", _dataset, _k)
+            input:
+                clips=stage_files(_dataset, "clips", _samples),
+                face2d=stage_files(_dataset, "face2d", _samples),
+                # clip files index the source's frames; the depth is read from the source
+                sources=source_inputs(_dataset, _samples),
+            output:
+                flows=stage_files(_dataset, "depth_flow", _samples),
+                # Not embedded in the report one by one (rule qc_gallery shows some).
+                pictures=stage_files(_dataset, "depth_flow/qc", _samples, ".png"),
+            log:
+                f"{LOGS}/{_dataset}/depth_flow/chunk_{_k}.log",
+            benchmark:
+                f"{BENCHMARKS}/{_dataset}/depth_flow/chunk_{_k}.tsv"
+            group:
+                "sample"
+            conda:
+                "../../envs/features.yaml"
+            threads: 1
+            # a 168 x 168 x ~120 tensor pair: ~2 s on one core, well under 1 GB (benchmarks/
+            # bench_depth_flow.py: 200 x 200 x 400 within 1 GB). Samples run one after
+            # another: memory is one sample's, runtime grows with the chunk.
+            resources:
+                mem_mb=lambda wildcards, attempt: 1500 * attempt,
+                runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n),
+            params:
+                samples=_samples,
+                dataset_name=_dataset,
+                depth_flow=config["depth_flow"],
+                failures=failure_files(_dataset, "depth_flow", _samples),
+                version=config["versions"]["depth_flow"],
+            script:
+                "../scripts/depth_flow.py"
 
 
 # The RGB vs RGB-D study of a data set (microexp.evaluate.rgbd_study): 4- and 7-class, LOSO,

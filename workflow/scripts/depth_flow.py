@@ -1,9 +1,11 @@
-"""Rule depth_flow: clip + face2d -> the sample's RGB-D tensors' limits, depth flow at the face
-surface, 2D flow and their block histograms (results/{dataset}/depth_flow), and the QC picture
-(a failure picture for a sample that failed here or upstream). docs/depth_flow.md."""
+"""Rule depth_flow_<dataset>_<k>: each sample of a chunk (clip + face2d) -> its RGB-D tensors'
+limits, depth flow at the face surface, 2D flow and their block histograms
+(results/{dataset}/depth_flow/<sample>.npz), and the QC picture (a failure picture for a sample
+that failed here or upstream). Imports and numba compilation are paid once per job.
+docs/depth_flow.md."""
 
-from microexp.face2d.stage import load_face2d
-from microexp.failures import SampleFailure, run_sample_stage, upstream_failure
+from microexp.face2d.result import load_face2d
+from microexp.failures import SampleFailure, run_chunk, upstream_failure
 from microexp.features.depth_qc import plot_depth_flow_qc
 from microexp.features.depth_sample import (
     DepthFlowParams,
@@ -16,38 +18,45 @@ from microexp.report.pictures import failure_picture
 from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
-output = snakemake.output
-title = f"{snakemake.wildcards.dataset} / {snakemake.wildcards.sample}: depth flow"
+params = snakemake.params
+clips, face2ds = snakemake.input.clips, snakemake.input.face2d
+outputs, pictures = snakemake.output.flows, snakemake.output.pictures
+settings = DepthFlowParams.from_config(params.depth_flow)
 
 
-def work() -> None:
-    clip = load_clip(snakemake.input.clip)
-    face2d = load_face2d(snakemake.input.face2d)
+def title(i: int) -> str:
+    return f"{params.dataset_name} / {params.samples[i]}: depth flow"
+
+
+def work(i: int) -> None:
+    clip = load_clip(clips[i])
+    face2d = load_face2d(face2ds[i])
     if clip.apex < 0:
         raise SampleFailure("no apex frame annotated: depth flow needs onset and apex")
     frames = (clip.onset, clip.apex)
     gray = [face2d.aligned_gray[t] for t in frames]
     depth = [depth_crop(clip.depth[t], face2d.crop_transform, face2d.crop_size) for t in frames]
-    params = DepthFlowParams.from_config(snakemake.params.depth_flow)
-    result = process_depth_flow(gray[0], gray[1], depth[0], depth[1], params)
+    result = process_depth_flow(gray[0], gray[1], depth[0], depth[1], settings)
     shape = tuple(int(n) for n in result.tensor_shape)
     log.info(
-        "near %d far %d, tensor %s, %d of %d windows empty",
-        result.near, result.far, shape, result.windows_skipped, result.windows,
+        "sample %s: near %d far %d, tensor %s, %d of %d windows empty",
+        params.samples[i], result.near, result.far, shape, result.windows_skipped,
+        result.windows,
     )  # fmt: skip
-    save_depth_flow(output.flow, result)
-    plot_depth_flow_qc(output.picture, gray[0], result, title)
+    save_depth_flow(outputs[i], result)
+    plot_depth_flow_qc(pictures[i], gray[0], result, title(i))
 
 
-passed = run_sample_stage(
+passed = run_chunk(
     work,
-    dataset=snakemake.wildcards.dataset,
-    sample=snakemake.wildcards.sample,
+    dataset=params.dataset_name,
+    samples=params.samples,
     stage="depth_flow",
-    output=output.flow,
-    failure_file=snakemake.params.failure,
+    outputs=outputs,
+    failure_files=params.failures,
     log=log,
-    inputs=(snakemake.input.clip, snakemake.input.face2d),
+    inputs=list(zip(clips, face2ds, strict=True)),
 )
-if not passed:
-    failure_picture(output.picture, upstream_failure(output.flow), title)
+for i, ok in enumerate(passed):
+    if not ok:
+        failure_picture(pictures[i], upstream_failure(outputs[i]), title(i))
