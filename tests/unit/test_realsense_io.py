@@ -400,3 +400,102 @@ def test_corrupt_frame_data_raises_with_frame_numbers(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         read_recording(bad, frames=range(1, 6)).frame_numbers, range(1, 6)
     )
+
+
+# --------------------------------------------------------------------------- out-of-order files
+
+
+def _restamp(path: Path, stream: str, order: list[int]) -> None:
+    """Give the messages of `stream`'s frames the capture times of the frames in `order`.
+
+    `order[i]` is the (0-based) frame whose capture time frame i takes: the file then stores
+    the frames in that order, as the SDK recorder does to a few frames after `resume()`.
+    """
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    topic = "Color_0" if stream == "color" else "Depth_0"
+    ids = [
+        i
+        for (i,) in con.execute(
+            "SELECT id FROM topics WHERE name LIKE ? AND name LIKE '%/image/%'", (f"%{topic}%",)
+        )
+    ]
+    stamps = sorted(
+        {
+            t
+            for (t,) in con.execute(
+                f"SELECT timestamp FROM messages WHERE topic_id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+        }
+    )
+    assert len(stamps) >= len(order)
+    for frame, source in enumerate(order):
+        if frame != source:
+            con.execute(
+                f"UPDATE messages SET timestamp = ? WHERE timestamp = ? AND topic_id IN "
+                f"({','.join('?' * len(ids))})",
+                (-1 - frame, stamps[frame], *ids),
+            )
+    for frame, source in enumerate(order):
+        if frame != source:
+            con.execute(
+                f"UPDATE messages SET timestamp = ? WHERE timestamp = ? AND topic_id IN "
+                f"({','.join('?' * len(ids))})",
+                (stamps[source], -1 - frame, *ids),
+            )
+    con.commit()
+    con.close()
+
+
+def test_frames_stored_out_of_order_are_read_in_order(tmp_path: Path) -> None:
+    """The SDK recorder stores a few frames after each pause/resume out of order (it stamps
+    them before the resume takes effect); playback follows the file's order, the reader must
+    not (3,000-frame recordings failed with "color timestamps do not increase")."""
+    import sqlite3
+
+    expected = fixture_frames(20, W, H)
+    path = _write(tmp_path / "swapped.db3", expected)
+    color_order = list(range(20))
+    color_order[5], color_order[6] = 6, 5  # colour frame 7 stored before frame 6
+    depth_order = list(range(20))
+    depth_order[10:13] = [11, 12, 10]  # depth frame 11 stored after 12 and 13
+    _restamp(path, "color", color_order)
+    _restamp(path, "depth", depth_order)
+    con = sqlite3.connect(path)
+    stored = [
+        t
+        for (t,) in con.execute(
+            "SELECT m.timestamp FROM messages m JOIN topics t ON t.id = m.topic_id "
+            "WHERE t.name LIKE '%Color_0/image/data%' ORDER BY m.id"
+        )
+    ]
+    con.close()
+    assert stored[6] < stored[5]  # the file really plays frame 7 before frame 6
+    rec = read_recording(path)
+    _assert_frames_equal(rec, expected)
+    assert not rec.dropped
+
+
+def test_frame_pairer_reorders_within_its_window_only() -> None:
+    from microexp.io.playback import FramePairer
+
+    pairer = FramePairer("timestamp", 5.0, max_pending=8, reorder=2)
+    for n in (1, 3, 2):  # color frame 3 arrives before 2: within the window
+        pairer.add("color", n, 10.0 * n, None)
+    for n in (2, 1, 3, 4):
+        pairer.add("depth", n, 10.0 * n, None)
+    pairs = [(c.number, d.number) for c, d in pairer.pairs(final=True)]
+    assert pairs == [(1, 1), (2, 2), (3, 3)]
+    assert pairer.unpaired_depth == [(4, 40.0)]
+
+    late = FramePairer("timestamp", 5.0, max_pending=8, reorder=1)
+    for n in (2, 3, 4):
+        late.add("color", n, 10.0 * n, None)
+    with pytest.raises(ValueError, match=r"color timestamps do not increase \(frame 1 .*at most 1"):
+        late.add("color", 1, 10.0, None)  # three frames late, window of one
+    repeated = FramePairer("frame_number", 0.0, max_pending=8, reorder=4)
+    repeated.add("depth", 5, 50.0, None)
+    with pytest.raises(ValueError, match="depth frame numbers do not increase"):
+        repeated.add("depth", 5, 51.0, None)

@@ -11,6 +11,7 @@ depth units into the package's own types.
 
 from __future__ import annotations
 
+import heapq
 import math
 import queue
 import threading
@@ -265,12 +266,24 @@ class FramePairer:
     frames wait): it takes the nearest unclaimed depth frame within the tolerance, or is
     reported as missing its depth. Depth frames that fall behind every remaining color frame are
     reported as unpaired. `max_pending` caps how far one stream may run ahead of the other.
+
+    Frames may reach the pairer up to `reorder` frames out of order within their stream: the
+    SDK plays a file in the order of its message (capture) times, and its recorder stamps a
+    frame pushed just after `resume()` with the pause time not yet subtracted, so a few frames
+    after each pause are stored a little ahead of their successors (the RealSense Viewer's
+    pause button does the same). Each stream passes through a window of `reorder` frames sorted
+    by key; a frame later than that, or a repeated key, is an error.
     """
 
-    def __init__(self, pair_by: PairBy, tolerance: float, max_pending: int) -> None:
+    def __init__(
+        self, pair_by: PairBy, tolerance: float, max_pending: int, reorder: int = 8
+    ) -> None:
         self.pair_by = pair_by
         self.tol = tolerance
         self.max_pending = max_pending
+        self.reorder = max(0, int(reorder))
+        self._window: dict[str, list[tuple[float, int, PairItem]]] = {"color": [], "depth": []}
+        self._arrivals = 0
         self.color: deque[PairItem] = deque()
         self.depth: deque[PairItem] = deque()
         self.last_key = {"color": -math.inf, "depth": -math.inf}
@@ -279,22 +292,38 @@ class FramePairer:
         self.color_seen: list[int] = []
 
     def add(self, stream: str, number: int, stamp: float, pixels: np.ndarray | None) -> None:
+        """Take one frame in file order (see the class: up to `reorder` frames out of order)."""
         key = float(stamp if self.pair_by == "timestamp" else number)
-        if key <= self.last_key[stream]:
+        window = self._window[stream]
+        if key <= self.last_key[stream] or any(k == key for k, _, _ in window):
+            latest = max([self.last_key[stream], *(k for k, _, _ in window)])
             raise ValueError(
                 f"{stream} {self.pair_by.replace('_', ' ')}s do not increase "
-                f"(frame {number} at key {key} after {self.last_key[stream]})"
+                f"(frame {number} at key {key} after {latest}; frames may arrive at most "
+                f"{self.reorder} out of order)"
             )
-        self.last_key[stream] = key
-        item = PairItem(number, stamp, key, pixels)
+        self._arrivals += 1
+        heapq.heappush(window, (key, self._arrivals, PairItem(number, stamp, key, pixels)))
+        while len(window) > self.reorder:
+            self._accept(stream, heapq.heappop(window)[2])
+
+    def _flush(self) -> None:
+        for stream, window in self._window.items():
+            while window:
+                self._accept(stream, heapq.heappop(window)[2])
+
+    def _accept(self, stream: str, item: PairItem) -> None:
+        self.last_key[stream] = item.key
         if stream == "color":
-            self.color_seen.append(number)
+            self.color_seen.append(item.number)
             self.color.append(item)
         else:
             self.depth.append(item)
 
     def pairs(self, final: bool = False) -> Iterator[tuple[PairItem, PairItem | None]]:
         """Decided color frames with their depth frame (None when missing)."""
+        if final:
+            self._flush()
         while self.color:
             c = self.color[0]
             while self.depth and self.depth[0].key < c.key - self.tol:
