@@ -39,9 +39,9 @@ def test_subvoxel_translation_is_recovered(shift, levels):
     apex = _smooth(shift)
     ux, uy, uz = depth_flow(onset, apex, levels=levels)
     interior = (slice(10, -10),) * 3
-    # The reference's order: its first component is the motion along axis 0 (rows), the
-    # second along axis 1 (columns), the third along axis 2 (bins).
-    for component, truth in zip((ux, uy, uz), shift, strict=True):
+    # `shift` is (rows, columns, bins); the reference's ux is the motion along columns (its
+    # "dx" kernel varies along dimension 2), uy along rows, uz along bins.
+    for component, truth in zip((uy, ux, uz), shift, strict=True):
         error = np.median(np.abs(component[interior] - truth))
         assert error <= 0.02, (shift, levels, truth, error)
 
@@ -53,12 +53,12 @@ def test_window_derivatives_see_a_step_from_zero_at_the_window_start():
     # changes nothing.
     shift = (0.3, 0.0, 0.0)
     interior = (slice(10, -10),) * 3
-    plain = depth_flow(_smooth(), _smooth(shift), levels=2)[0][interior]
-    offset = depth_flow(_smooth(offset=100.0), _smooth(shift, offset=100.0), levels=2)[0][interior]
+    plain = depth_flow(_smooth(), _smooth(shift), levels=2)[1][interior]  # uy: rows
+    offset = depth_flow(_smooth(offset=100.0), _smooth(shift, offset=100.0), levels=2)[1][interior]
     assert np.median(np.abs(plain - 0.3)) < 0.02
     assert np.median(offset) < 0.3 - 0.02
     whole = [
-        depth_flow(_smooth(offset=o), _smooth(shift, offset=o), levels=1)[0][interior]
+        depth_flow(_smooth(offset=o), _smooth(shift, offset=o), levels=1)[1][interior]
         for o in (0.0, 100.0)
     ]
     np.testing.assert_allclose(whole[0], whole[1], atol=1e-9)

@@ -53,7 +53,7 @@ def plot_depth_flow_qc(
         fontsize=9,
     )
     axes[2].imshow(gray_onset, cmap="gray", alpha=0.6)
-    _arrows(axes[2], flow[..., 0], flow[..., 1], valid, "red")
+    _arrows(axes[2], flow[..., 1], flow[..., 0], valid, "red")  # (uy rows, ux columns)
     uz = np.where(valid, flow[..., 2], np.nan)
     limit = max(float(np.nanpercentile(np.abs(uz), 98)) if np.any(valid) else 0.0, 1e-3)
     im = axes[2].imshow(uz, cmap="coolwarm", vmin=-limit, vmax=limit, alpha=0.5)

@@ -11,7 +11,7 @@ depth, so the tensor's rows and columns are those of every other feature.
 Stored per sample (`results/{dataset}/depth_flow/{sample}.npz`), a documented reduction of the
 flow volume (H x W x D x 3 float64, ~80 MB for a 168 x 168 x 120 tensor): the near and far limits,
 the tensor shape, each pixel's onset bin, and the flow at each pixel's onset surface voxel
-(`surface_flow`, H x W x 3 float32: the flow's components in the reference's order), which is
+(`surface_flow`, H x W x 3 float32: ux along columns, uy along rows, uz along bins), which is
 where the face is; the 2D flow (H x W x 2: along columns, along rows); and the two feature
 vectors.
 
@@ -201,9 +201,9 @@ def process_depth_flow(
     # the background beyond `far`).
     valid = (depth_onset > limits.near) & (depth_onset <= limits.far)
     flow2d = optical_flow_2d(gray_onset, gray_apex)
-    # The reference's first component is the motion along rows, the second along columns.
+    # The reference's components: ux along columns, uy along rows, uz along bins.
     hist3d = direction_histograms(
-        surface[..., 0], surface[..., 1], surface[..., 2], valid, params.grid, params.max_magnitude
+        surface[..., 1], surface[..., 0], surface[..., 2], valid, params.grid, params.max_magnitude
     )
     hist2d = direction_histograms(
         flow2d[..., 1], flow2d[..., 0], None, np.ones(valid.shape, bool), params.grid,

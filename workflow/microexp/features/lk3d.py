@@ -19,10 +19,10 @@ described in docs/depth_flow.md):
 - The least-squares system of a window is A V = -B with Gaussian window weights (normalised to
   sum 1) and V = pinv(A) (-B); pinv drops singular values <= 3 * sigma_max * eps (Octave's
   default cut-off). A window with no data gives A = 0 and V = 0 exactly.
-- The first component of V is the displacement along axis 0 (rows), the second along axis 1
-  (columns), the third along axis 2 (depth bins); they are returned as ``ux``, ``uy``, ``uz`` in
-  that order, and the refinement then shifts the apex window by round(ux) COLUMNS and round(uy)
-  ROWS. For motion under half a voxel the shift is zero and ``ux`` is the row motion.
+- The reference's "dx" kernel varies along columns (axis 1), "dy" along rows (axis 0), "dz"
+  along depth bins (axis 2): V = (ux, uy, uz) is the displacement along columns, rows and bins,
+  positive toward increasing index (apex(p + u) ~ onset(p)), and the refinement shifts the apex
+  window by round(ux) columns, round(uy) rows and round(uz) bins.
 - Pyramid: each level is the previous one correlated with a 5^3 Gaussian (sigma 1.5, zero
   padding, same size) and sampled at even indices. Integer volumes are rounded (half away from
   zero) and saturated to their type at each level, as MATLAB's imfilter does for integer classes.
@@ -232,8 +232,8 @@ def _whole_volume_derivatives(image1: np.ndarray, image2: np.ndarray):
             fields[name + "d"] = prev2 - cur2
         # axis order of names: rows, columns, depth
         return (
-            0.25 * fields["dss"],  # varies along rows: the reference's "dx"
-            0.25 * fields["sds"],  # along columns: "dy"
+            0.25 * fields["sds"],  # varies along columns: the reference's "dx"
+            0.25 * fields["dss"],  # along rows: "dy"
             0.25 * fields["ssd"],  # along depth: "dz"
             0.25 * fields["sss"],  # all-ones: "dt"
         )
@@ -366,14 +366,15 @@ def _slice_sums(image1, image2, i0, j0, z, si, sj, sk, first, g, planes, out):  
     for a in range(n):
         ga = g[a]
         for b in range(n):
+            # fx varies along columns, fy along rows (the reference's "dx" and "dy").
             if a == 0:
-                fx = -sbc[a, b]
-                fy = dbc[a, b]
+                fx = dbc[a, b]
+                fy = -sbc[a, b]
                 fz = sbdc[a, b]
                 ft = mbc[a, b]
             else:
-                fx = sbc[a - 1, b] - sbc[a, b]
-                fy = dbc[a, b] + dbc[a - 1, b]
+                fx = dbc[a, b] + dbc[a - 1, b]
+                fy = sbc[a - 1, b] - sbc[a, b]
                 fz = sbdc[a, b] + sbdc[a - 1, b]
                 ft = mbc[a, b] + mbc[a - 1, b]
             w = ga * g[b]
