@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from microexp.evaluate.rgbd_study import StudyFeatures, rgbd_table, table_markdown
+from microexp.evaluate.formatting import TableContext, to_markdown
+from microexp.evaluate.rgbd_study import StudyFeatures, rgbd_paper_table, rgbd_table
 from microexp.failures import SampleFailure
 from microexp.features.depth_sample import (
     DepthFlowParams,
@@ -134,5 +135,31 @@ def test_study_separates_by_the_informative_modality():
     assert four.loc["RGB-D (oracle a)", "a"] > 0
     assert set(four["n_samples"]) == {24}  # the macro-expression is not in the study
     assert report["4-class"]["classes"] == ["positive", "negative", "surprise", "others"]
-    markdown = table_markdown(table, report, "toy")
-    assert "| depth | 1.0000 | 1.0000 |" in markdown
+    paper = rgbd_paper_table(table, report, TableContext("toy", "generic", n_excluded=0))
+    assert paper.values.loc[("4-class", "depth"), "UF1"] == pytest.approx(1.0)
+    assert paper.cells.loc[("4-class", "depth"), "UAR"] == "1.0000"
+    # 7-class: happiness, disgust, surprise, others (6 each) -- the same separation.
+    assert paper.values.loc[("7-class", "depth"), "N"] == 24
+    assert paper.values.loc[("7-class", "depth"), "n classes"] == 4
+    assert "4-class (casme3_four_class): positive 6" in to_markdown(paper)
+
+
+def test_study_table_says_why_a_scheme_did_not_run():
+    # Two subjects only: LOSO needs 3, so no rows are computed and the table says so.
+    rows = [
+        {"sample": f"{s}_{k}", "subject": str(s), "expression_type": "micro", "emotion": e}
+        for s in range(2)
+        for k, e in enumerate(["happiness", "surprise"])
+    ]
+    features = StudyFeatures(
+        [r["sample"] for r in rows],
+        np.eye(4),
+        np.eye(4),
+        pd.DataFrame(columns=["sample", "reason"]),
+    )
+    table, report = rgbd_table(pd.DataFrame(rows), features, seed=1)
+    assert table.empty
+    paper = rgbd_paper_table(table, report, TableContext("toy", "generic", n_excluded=0))
+    assert paper.values.index.tolist()[0] == ("4-class", "RGB")
+    assert paper.values.isna().all().all()
+    assert "not run: fewer than 2 classes or 3 subjects" in to_markdown(paper)

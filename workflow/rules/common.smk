@@ -391,7 +391,10 @@ def qc_gallery_inputs(wildcards) -> dict[str, list[str]]:
 
 
 def qc_stages(dataset: str) -> list[str]:
-    return ["face2d"] if dataset in DATASETS_2D else ["face2d", "cloud3d"]
+    """The stages whose QC pictures the report shows: no 3D stage without depth; depth flow
+    for the data sets it runs on."""
+    stages = ["face2d"] if dataset in DATASETS_2D else ["face2d", "cloud3d"]
+    return stages + (["depth_flow"] if dataset in depth_flow_datasets() else [])
 
 
 def excluded_inputs(wildcards) -> list[str]:
@@ -416,6 +419,13 @@ def depth_flow_datasets() -> list[str]:
     return [d for d in config["depth_flow"]["datasets"] if d in config["datasets"]]
 
 
+def depth_flow_params() -> dict:
+    """What a depth_flow job computes with (flow and feature settings): the study's settings
+    (`datasets`, `expression_types`) are not among them, so changing them reruns no sample."""
+    study = ("datasets", "expression_types")
+    return {k: v for k, v in config["depth_flow"].items() if k not in study}
+
+
 def depth_flow_inputs(wildcards) -> list[str]:
     """Every sample's depth_flow file of a data set (the study reads them all)."""
     return expand(
@@ -429,5 +439,7 @@ def depth_flow_targets() -> list[str]:
     for name in depth_flow_datasets():
         for pattern in ("depth_flow/{sample}.npz", "depth_flow/qc/{sample}.png"):
             targets += expand(f"{RESULTS}/{name}/{pattern}", sample=samples_of(name))
-        targets.append(f"{RESULTS}/tables/{name}/rgbd_vs_rgb.tsv")
+        targets += expand(
+            f"{RESULTS}/tables/{name}/rgbd_vs_rgb.{{suffix}}", suffix=[*TABLE_SUFFIXES, "json"]
+        )
     return targets

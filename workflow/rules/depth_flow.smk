@@ -38,7 +38,7 @@ for _dataset in depth_flow_datasets():
             params:
                 samples=_samples,
                 dataset_name=_dataset,
-                depth_flow=config["depth_flow"],
+                depth_flow=depth_flow_params(),
                 failures=failure_files(_dataset, "depth_flow", _samples),
                 version=config["versions"]["depth_flow"],
             script:
@@ -54,6 +54,14 @@ rule rgbd_table:
     output:
         tsv=f"{RESULTS}/tables/{{dataset}}/rgbd_vs_rgb.tsv",
         md=f"{RESULTS}/tables/{{dataset}}/rgbd_vs_rgb.md",
+        tex=f"{RESULTS}/tables/{{dataset}}/rgbd_vs_rgb.tex",
+        html=report(
+            f"{RESULTS}/tables/{{dataset}}/rgbd_vs_rgb.html",
+            caption="../report/rgbd_table.rst",
+            category="Tables",
+            subcategory="{dataset}",
+            labels={"table": "rgbd_vs_rgb"},
+        ),
         json=f"{RESULTS}/tables/{{dataset}}/rgbd_vs_rgb.json",
     log:
         f"{LOGS}/{{dataset}}/tables/rgbd_vs_rgb.log",
@@ -70,6 +78,8 @@ rule rgbd_table:
     params:
         seed=config["seed"],
         class_schemes=config["class_schemes"],
+        expression_types=config["depth_flow"]["expression_types"],
+        layout=lambda wildcards: config["datasets"][wildcards.dataset]["layout"],
         version=config["versions"]["depth_flow"],
     script:
         "../scripts/rgbd_table.py"

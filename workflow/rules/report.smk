@@ -22,6 +22,13 @@ rule qc_gallery:
             category="3D face QC",
             subcategory="{dataset}",
         ),
+        depth_flow=report(
+            directory(f"{RESULTS}/{{dataset}}/report/qc/depth_flow"),
+            patterns=["{name}.jpg", "{name}.png"],
+            caption="../report/depth_flow_qc.rst",
+            category="Depth flow QC",
+            subcategory="{dataset}",
+        ),
         listing=report(
             f"{RESULTS}/{{dataset}}/report/qc_pictures.html",
             caption="../report/qc_listing.rst",

@@ -24,8 +24,9 @@ listing = write_gallery(
     n_shown=snakemake.params.n_shown,
     width=snakemake.params.width,
 )
-# A data set without depth has no 3D stage: its folder stays empty (the rule declares it).
-for stage in ("face2d", "cloud3d"):
+# A data set without depth (or depth flow) has no such stage: its folder stays empty (the rule
+# declares it).
+for stage in ("face2d", "cloud3d", "depth_flow"):
     Path(getattr(snakemake.output, stage)).mkdir(parents=True, exist_ok=True)
 log.info(
     "%s: %d pictures, %d shown (%d of failed samples)",

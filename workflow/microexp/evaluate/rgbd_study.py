@@ -13,7 +13,7 @@ predictions pooled over the folds (the MEGC convention).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from microexp.evaluate.formatting import PaperTable, TableContext
 from microexp.learn.classes import DEFAULT_CLASS_SCHEMES, apply_scheme
 from microexp.learn.fusion import alpha_grid, nested_fusion_cv
 from microexp.learn.metrics import summarize_scores
 from microexp.learn.protocols import loso_splits
 from microexp.learn.svm import SVMParams
 
-__all__ = ["STUDY_SCHEMES", "StudyFeatures", "load_study_features", "rgbd_table", "table_markdown"]
+__all__ = [
+    "STUDY_SCHEMES",
+    "StudyFeatures",
+    "load_study_features",
+    "rgbd_paper_table",
+    "rgbd_table",
+]
 
 #: Scheme name in the table -> the class scheme (learn/classes.py) it uses.
 STUDY_SCHEMES = {"4-class": "casme3_four_class", "7-class": "casme3_seven_class"}
@@ -79,13 +86,15 @@ def rgbd_table(
     seed: int,
     svm: SVMParams | None = None,
     schemes: Mapping[str, Any] | None = None,
+    expression_types: Sequence[str] = ("micro",),
     min_class_size: int = 2,
     alpha_step: float = 0.05,
     criterion: str = "uf1",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The study's long table and a report of what each scheme kept.
 
-    ``sheet``: samples.tsv (sample, subject, expression_type, emotion...). Rows of the table:
+    ``sheet``: samples.tsv (sample, subject, expression_type, emotion...); the study keeps the
+    samples of ``expression_types`` (CAS(ME)^3: micro-expressions). Rows of the table:
     scheme, input (RGB, depth, RGB-D nested a, RGB-D oracle a), uf1, uar, accuracy, n_samples,
     n_classes, a (the fusion weight: one value for the oracle, the mean over folds for nested).
     """
@@ -94,10 +103,15 @@ def rgbd_table(
     sheet = sheet.set_index("sample", drop=False)
     if "expression_type" in sheet.columns:
         types = sheet["expression_type"].astype("string").fillna("").str.strip().str.lower()
-        micro = sheet[(types == "micro").to_numpy(dtype=bool)]
+        wanted = [t.strip().lower() for t in expression_types]
+        micro = sheet[types.isin(wanted).to_numpy(dtype=bool)]
     else:
         micro = sheet
-    rows, report = [], {"excluded_features": features.excluded.to_dict("records")}
+    rows: list[dict[str, Any]] = []
+    report: dict[str, Any] = {
+        "expression_types": list(expression_types),
+        "excluded_features": features.excluded.to_dict("records"),
+    }
     index = {s: i for i, s in enumerate(features.samples)}
     for table_name, scheme_name in STUDY_SCHEMES.items():
         scheme = _scheme(scheme_name, schemes, min_class_size)
@@ -158,34 +172,70 @@ def _mean_alpha(result: Any) -> float:
     return float(pd.to_numeric(result.alphas["a"]).mean())
 
 
-def table_markdown(table: pd.DataFrame, report: Mapping[str, Any], dataset: str) -> str:
-    """CAS(ME)^3-style layout: one row per input, UF1 / UAR under 4-class and 7-class."""
-    lines = [
-        f"# RGB vs RGB-D on {dataset} (micro-expressions, LOSO, SVM; UF1 / UAR pooled)",
-        "",
-        "| input | " + " | ".join(f"{s} UF1 | {s} UAR" for s in STUDY_SCHEMES) + " |",
-        "|---|" + "---|---|" * len(STUDY_SCHEMES),
-    ]
-    for name in INPUTS:
-        cells = []
-        for scheme in STUDY_SCHEMES:
+def rgbd_paper_table(
+    table: pd.DataFrame, report: Mapping[str, Any], context: TableContext
+) -> PaperTable:
+    """The study as a paper table (TSV / Markdown / LaTeX / HTML, ``write_table_files``): rows
+    (scheme, input) -- 4-class and 7-class, each with RGB, depth, RGB-D nested a and RGB-D
+    oracle a --, columns UF1, UAR, accuracy (%), a, N and the number of classes ("n classes").
+    A scheme that could not run (fewer than 2 classes or 3 subjects) has its rows empty and
+    says why."""
+    columns = ["UF1", "UAR", "Accuracy (%)", "a", "N", "n classes"]
+    index, values, cells = [], [], []
+    for scheme in STUDY_SCHEMES:
+        for name in INPUTS:
             row = table[(table["scheme"] == scheme) & (table["input"] == name)]
+            index.append((scheme, name))
             if row.empty:
-                cells += ["-", "-"]
-            else:
-                cells += [f"{row['uf1'].iloc[0]:.4f}", f"{row['uar'].iloc[0]:.4f}"]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines.append("")
+                values.append([np.nan] * len(columns))
+                cells.append(["—"] * len(columns))
+                continue
+            r = row.iloc[0]
+            accuracy = 100.0 * float(r["accuracy"])
+            values.append(
+                [r["uf1"], r["uar"], accuracy, r["a"], int(r["n_samples"]), int(r["n_classes"])]
+            )
+            a_text = "" if np.isnan(r["a"]) else f"{r['a']:.2f}"
+            cells.append(
+                [
+                    f"{r['uf1']:.4f}",
+                    f"{r['uar']:.4f}",
+                    f"{accuracy:.2f}",
+                    a_text,
+                    str(int(r["n_samples"])),
+                    str(int(r["n_classes"])),
+                ]
+            )
+    multi = pd.MultiIndex.from_tuples(index, names=["scheme", "input"])
+    types = ", ".join(report.get("expression_types", ["micro"]))
+    header = [
+        f"Dataset: {context.dataset} (layout {context.layout}).",
+        f"Samples: expression types {types} (CAS(ME)^3: micro-expressions); protocol LOSO; "
+        "SVM with probabilities; UF1 and UAR on the predictions pooled over the folds.",
+    ]
     for scheme in STUDY_SCHEMES:
         info = report.get(scheme, {})
         counts = ", ".join(f"{k} {v}" for k, v in info.get("counts", {}).items())
-        skipped = f" (not run: {info['skipped']})" if "skipped" in info else ""
-        lines.append(f"- {scheme}: {counts}{skipped}")
-    n_excluded = len(report.get("excluded_features", []))
-    lines.append(f"- samples without depth flow (failed upstream or here): {n_excluded}")
-    lines.append(
-        "- RGB: 2D optical-flow direction histograms; depth: depth-flow direction histograms "
-        "(docs/depth_flow.md); RGB-D: (1 - a) p_RGB + a p_depth, a chosen by nested LOSO on the "
-        "training subjects (nested) or on the test predictions (oracle, optimistic)."
+        skipped = f"; not run: {info['skipped']}" if "skipped" in info else ""
+        header.append(f"{scheme} ({info.get('scheme', '')}): {counts or 'no samples'}{skipped}.")
+    if context.n_excluded is not None:
+        header.append(
+            f"Samples without depth flow (failed here or upstream): {context.n_excluded}"
+            + (f" (listed in {context.exclusion_list})" if context.exclusion_list else "")
+        )
+    header.extend(context.notes)
+    return PaperTable(
+        name="rgbd_vs_rgb",
+        title="RGB vs RGB-D (CAS(ME)^3 Sec. 5): 2D flow, depth flow and their fusion",
+        header=tuple(header),
+        values=pd.DataFrame(values, index=multi, columns=columns),
+        cells=pd.DataFrame(cells, index=multi, columns=columns),
+        legend=(
+            "RGB: 2D optical-flow direction histograms; depth: depth-flow direction histograms "
+            "(docs/depth_flow.md).",
+            "RGB-D: P = (1 - a) p_RGB + a p_depth (DSME-3D Eq. 13, as its Table 11); nested a: "
+            "chosen per outer fold by LOSO on its training subjects (mean over folds shown); "
+            "oracle a: chosen on the test predictions (optimistic).",
+        ),
+        subtitle=f"{context.dataset}, {types}, LOSO",
     )
-    return "\n".join(lines) + "\n"

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 LISTING_COLUMNS = ["stage", "sample", "status", "reason", "shown", "picture"]
-STAGE_TITLES = {"face2d": "2D face", "cloud3d": "3D face"}
+STAGE_TITLES = {"face2d": "2D face", "cloud3d": "3D face", "depth_flow": "depth flow"}
 JPEG_QUALITY = 85
 MIN_THUMBNAIL_PX = 64
 
