@@ -402,6 +402,8 @@ def excluded_inputs(wildcards) -> list[str]:
     recognition cannot use get their failure records there), every per-sample output (failure
     records are written beside them) and the experiments' exclusion lists."""
     files = [f"{RESULTS}/{wildcards.dataset}/samples.tsv", *face_targets_of(wildcards.dataset)]
+    if wildcards.dataset in depth_flow_datasets():  # its failure records too, every run
+        files += stage_files(wildcards.dataset, "depth_flow", samples_of(wildcards.dataset))
     for entry, experiments in CLASSIFY_ENTRIES.items():
         if experiments[0].dataset == wildcards.dataset:
             files.append(entry_outputs(wildcards.dataset, entry, ".excluded.tsv"))
