@@ -40,13 +40,14 @@ SHAPE_PIXELS = (200, 200)
 MM_PER_PIXEL = 0.8
 DISTANCE_MM = 500.0
 
-# The reference (LKPR3D.m and its helpers, r = 4, 2 levels, 0 iterations, sigma = 1) under GNU
-# Octave 7.3 on this machine, on the 64 x 64 x 48 pair `sparse_pair(default_rng(SEED + 1), ...)`
-# below, measured once on 2026-12-06 (machine shared, load average ~12 on 2 cores, hence the
-# wall time): CPU seconds is the comparable figure. Our flow equalled it to 4.7e-12 relative.
+# The reference (the database's LKPR3D.m and its helpers, unchanged, r = 4, 2 levels, 0
+# iterations, sigma = 1) under GNU Octave 7.3 on this machine, on the 64 x 64 x 48 pair
+# `sparse_pair(default_rng(SEED + 1), ...)` below, measured once on 2026-12-06 (machine shared,
+# load average ~27 on 2 cores, hence the wall time): CPU seconds is the comparable figure. Our
+# flow equalled it to 8.5e-12 relative (docs/depth_flow.md).
 OCTAVE_64x64x48 = {
-    "wall_s": 1001.0,
-    "cpu_s": 82.23,
+    "wall_s": 859.0,
+    "cpu_s": 70.3,
     "note": "GNU Octave 7.3, measured once on this machine under load; CPU time comparable",
 }
 
