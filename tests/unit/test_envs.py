@@ -234,7 +234,7 @@ def test_rules_with_envs_are_found():
     names = {r.rule for r in RULE_ENVS}
     # the per-sample stages' rules are made in loops, one per chunk of samples (and synthetic
     # generation one per subject): their first chunk's
-    chunk_rules = {"ingest_clip", "face2d", "cloud3d", "lbptop_r1_1_4_p8_8_8_u2_nearest"}
+    chunk_rules = {"ingest_clip", "face2d", "cloud3d", "flow", "lbptop_r1_1_4_p8_8_8_u2_nearest"}
     assert {f"{stage}_synthetic_0" for stage in chunk_rules} | {"synthetic_subject_1"} <= names
     for rule in RULE_ENVS:
         assert rule.env.is_file(), f"{rule.rule}: {rule.env} missing"

@@ -1,30 +1,40 @@
 # Flow stage (workflow/microexp/flow/): onset-apex TV-L1 optical flow on the aligned gray crop,
 # optical strain, the 28 x 28 x 3 network input and the resampled clip (docs/flow.md), and the
-# sample's QC picture, drawn by the same job from what it holds in memory.
+# sample's QC picture, drawn by the same job from what it holds in memory. One job per chunk of
+# samples (common.smk, SAMPLE_CHUNKS): the imports are paid once per job.
 
 
-rule flow:
-    input:
-        face2d=stage_file("face2d"),
-    output:
-        flow=stage_file("flow"),
-        # Not embedded in the report one by one (its size would grow with the data set).
-        picture=f"{RESULTS}/{{dataset}}/flow/qc/{{sample}}.png",
-    log:
-        f"{LOGS}/{{dataset}}/flow/{{sample}}.log",
-    benchmark:
-        f"{BENCHMARKS}/{{dataset}}/flow/{{sample}}.tsv"
-    group:
-        "sample"
-    conda:
-        "../../envs/face.yaml"
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, attempt: 600 * attempt,
-        runtime=lambda wildcards, attempt: 2 * attempt,
-    params:
-        flow=config["flow"],
-        failure=failure_file("flow"),
-        version=config["versions"]["flow"],
-    script:
-        "../scripts/flow.py"
+for _dataset, _chunks in SAMPLE_CHUNKS.items():
+    for _k, _samples in enumerate(_chunks):
+
+        rule:
+            name:
+                chunk_rule("flow", _dataset, _k)
+            input:
+                face2d=stage_files(_dataset, "face2d", _samples),
+            output:
+                flow=stage_files(_dataset, "flow", _samples),
+                # Not embedded in the report one by one (its size would grow with the data set).
+                pictures=stage_files(_dataset, "flow/qc", _samples, ".png"),
+            log:
+                f"{LOGS}/{_dataset}/flow/chunk_{_k}.log",
+            benchmark:
+                f"{BENCHMARKS}/{_dataset}/flow/chunk_{_k}.tsv"
+            group:
+                "sample"
+            conda:
+                "../../envs/face.yaml"
+            threads: 1
+            # one sample at a time: memory is one sample's (600 MB was the one-sample job's
+            # request), runtime grows with the chunk (about 2 min a sample was allowed)
+            resources:
+                mem_mb=lambda wildcards, attempt: 600 * attempt,
+                runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n),
+            params:
+                samples=_samples,
+                dataset_name=_dataset,
+                flow=config["flow"],
+                failures=failure_files(_dataset, "flow", _samples),
+                version=config["versions"]["flow"],
+            script:
+                "../scripts/flow.py"

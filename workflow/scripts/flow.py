@@ -1,24 +1,28 @@
-"""Rule flow: the aligned gray crop -> onset-apex TV-L1 flow, optical strain and the networks'
-inputs (results/{dataset}/flow), and the QC picture (a failure picture for a sample that failed
-here or upstream)."""
+"""Rule flow_<dataset>_<k>: each sample of a chunk, aligned gray crop -> onset-apex TV-L1 flow,
+optical strain and the networks' inputs (results/{dataset}/flow/<sample>.npz), and the QC
+picture (a failure picture for a sample that failed here or upstream)."""
 
 from microexp.face2d.result import load_face2d
-from microexp.failures import run_sample_stage, upstream_failure
+from microexp.failures import run_chunk, upstream_failure
 from microexp.flow.qc import plot_flow_qc
 from microexp.flow.stage import FlowParams, flow_from_frames, save_flow
 from microexp.report.pictures import failure_picture
 from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
-output = snakemake.output
-title = f"{snakemake.wildcards.dataset} / {snakemake.wildcards.sample}: onset-apex flow"
+params = snakemake.params
+inputs, outputs, pictures = snakemake.input.face2d, snakemake.output.flow, snakemake.output.pictures
+settings = FlowParams.from_config(params.flow)
 
 
-def work() -> None:
-    face = load_face2d(snakemake.input.face2d)
-    params = FlowParams.from_config(snakemake.params.flow)
-    result = flow_from_frames(face.aligned_gray, face.onset, face.apex, params)
-    save_flow(output.flow, result)
+def title(i: int) -> str:
+    return f"{params.dataset_name} / {params.samples[i]}: onset-apex flow"
+
+
+def work(i: int) -> None:
+    face = load_face2d(inputs[i])
+    result = flow_from_frames(face.aligned_gray, face.onset, face.apex, settings)
+    save_flow(outputs[i], result)
     gray = face.aligned_gray
     plot_flow_qc(
         gray[face.onset],
@@ -27,20 +31,21 @@ def work() -> None:
         result.v,
         result.strain,
         result.network_input,
-        output.picture,
-        title,
+        pictures[i],
+        title(i),
     )
 
 
-passed = run_sample_stage(
+passed = run_chunk(
     work,
-    dataset=snakemake.wildcards.dataset,
-    sample=snakemake.wildcards.sample,
+    dataset=params.dataset_name,
+    samples=params.samples,
     stage="flow",
-    output=output.flow,
-    failure_file=snakemake.params.failure,
+    outputs=outputs,
+    failure_files=params.failures,
     log=log,
-    inputs=(snakemake.input.face2d,),
+    inputs=[(path,) for path in inputs],
 )
-if not passed:
-    failure_picture(output.picture, upstream_failure(output.flow), title)
+for i, ok in enumerate(passed):
+    if not ok:
+        failure_picture(pictures[i], upstream_failure(outputs[i]), title(i))
