@@ -1,16 +1,22 @@
-"""A finished run's cost by stage: CPU and wall from the rules' `benchmark:` files, disk from
-what the run wrote.
+"""A finished run's cost: wall, jobs, CPU by stage and the CPU outside the science; disk.
 
-For the run in MICROEXP_RUN (default: this checkout; e.g. a work dir of
-`snakemake --configfile presets/paper.yaml`) it sums every job's wall and CPU seconds per rule
-group (generate, ingest, face2d, cloud3d, lbptop, curvature, classify, fusion, tables), takes
-each group's peak resident memory, and reads the run's wall time from its last Snakemake log.
+For the run in MICROEXP_RUN (default: this checkout; e.g. the folder of a `make run`, or the
+work dir of `snakemake --configfile presets/paper.yaml`) it reads the run's last Snakemake log
+(`.snakemake/log/`): every finished job's rule, start and end, its `log:` and `benchmark:`
+files. From each job's log: `startup_cpu_s` (interpreter, Snakemake's script preamble,
+imports), each sample's `science_cpu_s` and `job_cpu_s` (the job's whole CPU, logged at exit;
+runs before it was logged fall back to the `benchmark:` file's CPU, which misses much of a
+short job, or start-up + science, whichever is larger: `cpu_s_exact` says which). It reports
+the run's wall (first job start to last job end), the jobs planned and finished, CPU by stage
+(`cpu_by_stage`) and the share outside the science. Snakemake's own CPU (scheduling, about a
+quarter of a core) is not in any job log: time the `snakemake` command for it.
+
 Disk: the bytes under `results/` by stage (`disk_by_stage`; the raw data set apart), the
 number of input frames (the frames the clip files index) and the bytes written per input
 frame, against the raw frame (color + depth at the clips' resolution, uncompressed) and the
 raw data set's bytes per frame as stored. Writes `<out>/run_<label>.json` and
-`<out>/run_<label>.png` (CPU seconds per stage); MICROEXP_RUN_LABEL names them (default: the
-run folder's name).
+`<out>/run_<label>.png` (CPU minutes per stage, science and outside); MICROEXP_RUN_LABEL names
+them (default: the run folder's name).
 
     MICROEXP_RUN=/tmp/paper MICROEXP_RUN_LABEL=paper python -m benchmarks bench_run
 
@@ -28,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -43,33 +50,50 @@ _STAGE_OF = {
     "ingest": "ingest",
     "face2d": "face2d",
     "cloud3d": "cloud3d",
+    "flow": "flow",
+    "depth_flow": "depth_flow",
     "lbptop": "lbptop",
     "curvature": "curvature",
     "classify": "classify",
     "fusion": "fusion",
     "tables": "tables",
+    "spotting": "spotting",
+    "table12": "table12",
+    "report": "report",
 }
 
+# Rule name (prefix) -> stage, for every rule of the workflow; chunk rules are
+# <stage>_<dataset>_<k>, per-subject generation synthetic_subject_<subject>. First match wins.
+_RULE_STAGES = (
+    ("synthetic_", "generate"),
+    ("spotting_synthetic_", "generate"),
+    ("ingest", "ingest"),
+    ("face2d", "face2d"),
+    ("cloud3d", "cloud3d"),
+    ("depth_flow", "depth_flow"),
+    ("flow", "flow"),
+    ("lbptop", "lbptop"),
+    ("curvature", "curvature"),
+    ("classify", "classify"),
+    ("fusion", "fusion"),
+    ("spotting", "spotting"),
+    ("table12", "table12"),
+    ("paper_table", "tables"),
+    ("excluded_samples", "tables"),
+    ("rgbd_table", "tables"),
+    ("qc_gallery", "report"),
+    ("all", "all"),
+)
 
-def job_table(run: Path) -> pd.DataFrame:
-    """One row per benchmark file: stage, wall s, CPU s, max RSS (MB)."""
-    rows = []
-    root = run / "results" / "benchmarks"
-    for path in sorted(root.rglob("*.tsv")):
-        parts = path.relative_to(root).parts
-        folder = parts[0] if parts[0] == "generate" else (parts[1] if len(parts) > 2 else "")
-        stage = _STAGE_OF.get(folder, folder or "other")
-        table = pd.read_csv(path, sep="\t")
-        rows.append(
-            {
-                "stage": stage,
-                "file": str(path.relative_to(root)),
-                "wall_s": float(table["s"].iloc[-1]),
-                "cpu_s": float(table["cpu_time"].iloc[-1]),
-                "max_rss_mb": float(table["max_rss"].iloc[-1]),
-            }
-        )
-    return pd.DataFrame(rows)
+
+def stage_of_rule(rule: str) -> str:
+    """The stage a rule belongs to (`other` if none)."""
+    if rule == "synthetic_figures_gallery":
+        return "report"
+    for prefix, stage in _RULE_STAGES:
+        if rule.startswith(prefix):
+            return stage
+    return "other"
 
 
 # Folders directly under results/{dataset}/ -> stage (what wrote them).
@@ -172,22 +196,118 @@ def disk_summary(results: Path) -> dict:
     }
 
 
-def logged_seconds(run: Path, key: str) -> dict[str, float]:
-    """Sums of the `<key>=<seconds>` lines of the jobs' logs, by stage: `science_cpu_s`, each
-    sample's CPU in the per-sample stages (from reading its inputs to writing its outputs);
-    `startup_cpu_s`, each job's CPU before its work (interpreter, Snakemake's script
-    preamble, imports)."""
-    pattern = re.compile(rf"{key}=([0-9.]+)")
-    totals: dict[str, float] = {}
-    root = run / "results" / "logs"
-    for path in sorted(root.rglob("*.log")) if root.is_dir() else []:
-        parts = path.relative_to(root).parts
-        folder = parts[0] if parts[0] == "generate" else (parts[1] if len(parts) > 2 else "")
-        stage = _STAGE_OF.get(folder, folder or "other")
-        seconds = sum(float(m) for m in pattern.findall(path.read_text(errors="replace")))
-        if seconds:
-            totals[stage] = totals.get(stage, 0.0) + seconds
-    return totals
+_TIMESTAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
+_CPU_KEYS = ("startup_cpu_s", "science_cpu_s", "job_cpu_s")
+
+
+def snakemake_log(run: Path) -> Path | None:
+    """The run's last Snakemake log that planned jobs (has a job-stats table)."""
+    for log in sorted((run / ".snakemake" / "log").glob("*.snakemake.log"), reverse=True):
+        if re.search(r"(?m)^total\s+\d+\s*$", log.read_text(errors="replace")):
+            return log
+    return None
+
+
+def log_cpu(path: Path) -> dict[str, float]:
+    """A job log's CPU lines: start-up, the sum of its samples' science, the whole job (NaN
+    where the job did not log it: jobs of older runs have no job_cpu_s)."""
+    text = path.read_text(errors="replace") if path.is_file() else ""
+    found = {}
+    for key in _CPU_KEYS:
+        values = [float(v) for v in re.findall(rf"{key}=([0-9.]+)", text)]
+        found[key] = sum(values) if values else float("nan")
+    return found
+
+
+def run_jobs(run: Path, log: Path | None = None) -> pd.DataFrame:
+    """One row per job the Snakemake log says finished: rule, stage, start and end (s after the
+    run started), wall s, and the CPU its log and its `benchmark:` file report."""
+    log = log or snakemake_log(run)
+    if log is None:
+        return pd.DataFrame()
+    lines = log.read_text(errors="replace").splitlines()
+    started_at = None
+    stamp = None
+    jobs: dict[str, dict] = {}
+    current: dict | None = None
+    for line in lines:
+        match = _TIMESTAMP.match(line)
+        if match:
+            stamp = datetime.strptime(match.group(1), "%a %b %d %H:%M:%S %Y")
+            started_at = started_at or stamp
+            continue
+        match = re.match(r"^(?:local)?rule (\S+):$", line)
+        if match:
+            current = {"rule": match.group(1), "start": stamp}
+            continue
+        if current is not None and line.startswith("    "):  # the job's fields
+            key, _, value = line.strip().partition(": ")
+            if key in ("log", "benchmark"):
+                current[key] = value.split(", ")[0]
+            elif key == "jobid":
+                jobs[value] = current
+            continue
+        current = None
+        match = re.match(r"^Finished jobid: (\d+)", line)
+        if match and match.group(1) in jobs:
+            jobs[match.group(1)]["end"] = stamp
+    rows = []
+    for jobid, job in jobs.items():
+        if "end" not in job or job["rule"] == "all":
+            continue
+        row = {
+            "jobid": int(jobid),
+            "rule": job["rule"],
+            "stage": stage_of_rule(job["rule"]),
+            "start_s": (job["start"] - started_at).total_seconds(),
+            "end_s": (job["end"] - started_at).total_seconds(),
+        }
+        row["wall_s"] = row["end_s"] - row["start_s"]
+        row.update(log_cpu(run / job["log"]) if "log" in job else dict.fromkeys(_CPU_KEYS, np.nan))
+        bench = run / job["benchmark"] if "benchmark" in job else None
+        if bench is not None and bench.is_file():
+            row["benchmark_cpu_s"] = float(pd.read_csv(bench, sep="\t")["cpu_time"].iloc[-1])
+        else:
+            row["benchmark_cpu_s"] = np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def job_cpu(jobs: pd.DataFrame) -> pd.Series:
+    """Each job's CPU seconds: what the job logged at its end (exact), else the largest lower
+    bound at hand (its benchmark file, which misses much of a short job; its start-up plus
+    its samples' science)."""
+    floor = jobs[["benchmark_cpu_s", "startup_cpu_s"]].fillna(0).max(axis=1)
+    floor = np.maximum(floor, jobs["startup_cpu_s"].fillna(0) + jobs["science_cpu_s"].fillna(0))
+    return jobs["job_cpu_s"].where(jobs["job_cpu_s"].notna(), floor)
+
+
+def cpu_by_stage(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Per stage: jobs, summed job wall, CPU (`job_cpu`; `cpu_exact`: every job logged its own),
+    start-up, science and CPU outside the science. Science is what the jobs log per sample
+    (reading its inputs to writing its outputs); a stage whose jobs log no samples (tables,
+    classification...) counts all its work after start-up as science. Outside the science: the
+    start-up (interpreter, Snakemake's script preamble, imports) and whatever the job does
+    around its samples (models, log and file handling)."""
+    jobs = jobs.assign(cpu_s=job_cpu(jobs))
+    science = jobs["science_cpu_s"].where(
+        jobs["science_cpu_s"].notna(), jobs["cpu_s"] - jobs["startup_cpu_s"].fillna(0)
+    )
+    jobs = jobs.assign(
+        science_s=science.clip(lower=0), outside_s=jobs["cpu_s"] - science.clip(lower=0)
+    )
+    table = jobs.groupby("stage").agg(
+        jobs=("rule", "size"),
+        wall_s=("wall_s", "sum"),
+        first_start_s=("start_s", "min"),
+        last_end_s=("end_s", "max"),
+        cpu_s=("cpu_s", "sum"),
+        cpu_exact=("job_cpu_s", lambda v: bool(v.notna().all())),
+        startup_cpu_s=("startup_cpu_s", "sum"),
+        science_cpu_s=("science_s", "sum"),
+        outside_science_cpu_s=("outside_s", "sum"),
+    )
+    return table.sort_values("cpu_s", ascending=False)
 
 
 def load_config(*files: Path) -> dict:
@@ -267,52 +387,43 @@ def project_disk(measured: dict[str, int], measured_size: dict, target_size: dic
     }
 
 
-def run_job_count(run: Path) -> int | None:
-    """Jobs of the last Snakemake run that has a job-stats table ("total N"): every job,
-    those without a `benchmark:` file included."""
-    for log in sorted((run / ".snakemake" / "log").glob("*.snakemake.log"), reverse=True):
-        match = re.search(r"(?m)^total\s+(\d+)\s*$", log.read_text())
-        if match:
-            return int(match.group(1))
-    return None
-
-
-def run_wall_seconds(run: Path) -> float | None:
-    """ "Elapsed time" of the last Snakemake log of the run that has one."""
-    for log in sorted((run / ".snakemake" / "log").glob("*.snakemake.log"), reverse=True):
-        match = re.search(r"Elapsed time: (\d+):(\d+):(\d+(?:\.\d+)?)", log.read_text())
-        if match:
-            h, m, s = match.groups()
-            return int(h) * 3600 + int(m) * 60 + float(s)
-    return None
+def run_summary(run: Path) -> dict:
+    """Wall, jobs and CPU by stage of the finished run in `run` (its last Snakemake log)."""
+    log = snakemake_log(run)
+    jobs = run_jobs(run, log)
+    if jobs.empty:
+        return {}
+    stages = cpu_by_stage(jobs)
+    planned = re.search(r"(?m)^total\s+(\d+)\s*$", log.read_text(errors="replace"))
+    cpu = float(stages["cpu_s"].sum())
+    outside = float(stages["outside_science_cpu_s"].sum())
+    return {
+        "snakemake_log": str(log),
+        # from the first job's start to the last job's end (Snakemake's own parse and DAG
+        # before the first job, a few seconds, not included)
+        "wall_s": float(jobs["end_s"].max()),
+        "jobs_planned": int(planned.group(1)) - 1 if planned else None,  # without `all`
+        "jobs_finished": len(jobs),
+        "cpu_s": cpu,
+        "cpu_s_exact": bool(jobs["job_cpu_s"].notna().all()),
+        "science_cpu_s": float(stages["science_cpu_s"].sum()),
+        "outside_science_cpu_s": outside,
+        "outside_science_share": outside / cpu if cpu else None,
+        "startup_cpu_s": float(stages["startup_cpu_s"].sum()),
+        # two cores: the wall the CPU needs at best, against the wall taken
+        "cpu_s_over_2_cores": cpu / 2,
+        "stages": stages.round(2).to_dict(orient="index"),
+    }
 
 
 def main(out_dir: Path) -> dict:
     run = Path(os.environ.get("MICROEXP_RUN", "."))
     label = os.environ.get("MICROEXP_RUN_LABEL", run.resolve().name)
-    jobs = job_table(run)
-    if jobs.empty:
-        print(f"bench_run: no benchmark files under {run}/results/benchmarks")
+    summary = run_summary(run)
+    if not summary:
+        print(f"bench_run: no finished jobs in a Snakemake log under {run}/.snakemake/log")
         return {}
     disk = disk_summary(run / "results")
-    order = list(dict.fromkeys([*_STAGE_OF.values(), *jobs["stage"]]))
-    stages = (
-        jobs.groupby("stage")
-        .agg(
-            jobs=("file", "size"),
-            wall_s=("wall_s", "sum"),
-            cpu_s=("cpu_s", "sum"),
-            max_rss_mb=("max_rss_mb", "max"),
-        )
-        .reindex([s for s in order if s in set(jobs["stage"])])
-    )
-    # Snakemake's benchmark samples a job's CPU now and then, so short jobs are undercounted;
-    # the jobs' own log lines (time.process_time) are exact
-    science = logged_seconds(run, "science_cpu_s")
-    startup = logged_seconds(run, "startup_cpu_s")
-    stages["science_cpu_s"] = [science.get(stage, float("nan")) for stage in stages.index]
-    stages["startup_cpu_s"] = [startup.get(stage, float("nan")) for stage in stages.index]
-    per_sample = stages["science_cpu_s"].notna() & stages["startup_cpu_s"].notna()
     projections = {}
     # the run's --configfiles besides config.yaml (none: a default run)
     measured_config = os.environ.get("MICROEXP_RUN_CONFIG", "")
@@ -325,37 +436,31 @@ def main(out_dir: Path) -> dict:
             projections[name] = project_disk(disk["bytes_by_stage"], measured_size, target)
             projections[name]["planned"] = target
         projections["measured_run_planned"] = measured_size
-    summary = {
-        "run": str(run.resolve()),
-        "wall_s_total": run_wall_seconds(run),
-        "jobs": run_job_count(run),
-        "jobs_with_benchmark_files": len(jobs),
-        "cpu_s_total": float(jobs["cpu_s"].sum()),
-        # the per-sample stages (their jobs log start-up and each sample's CPU): the share of
-        # start-up (interpreter, preamble, imports) in start-up + science
-        "per_sample_stages_science_cpu_s": float(stages.loc[per_sample, "science_cpu_s"].sum()),
-        "per_sample_stages_startup_cpu_s": float(stages.loc[per_sample, "startup_cpu_s"].sum()),
-        "peak_job_rss_mb": float(jobs["max_rss_mb"].max()),
-        "stages": stages.round(2).to_dict(orient="index"),
-        "disk": disk,
-        "disk_projected": projections,
-    }
+    summary = {"run": str(run.resolve()), **summary, "disk": disk, "disk_projected": projections}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"run_{label}.json").write_text(json.dumps(summary, indent=1) + "\n")
-    figure = Figure(figsize=(7, 3.8), layout="constrained")
+    stages = pd.DataFrame(summary["stages"]).T
+    figure = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = figure.add_subplot()
-    ax.barh(stages.index[::-1], stages["cpu_s"][::-1] / 60, color="tab:blue")
-    for y, (value, count) in enumerate(
-        zip(stages["cpu_s"][::-1], stages["jobs"][::-1], strict=True)
-    ):
-        ax.text(value / 60, y, f" {value / 60:.1f} min, {count} jobs", va="center", fontsize=8)
-    wall = summary["wall_s_total"]
+    names = list(stages.index[::-1])
+    science = stages["science_cpu_s"].astype(float)[::-1] / 60
+    outside = stages["outside_science_cpu_s"].astype(float)[::-1] / 60
+    ax.barh(names, science, color="tab:blue", label="science")
+    ax.barh(names, outside, left=science, color="tab:orange", label="outside (start-up, I/O)")
+    for y, (value, count) in enumerate(zip(science + outside, stages["jobs"][::-1], strict=True)):
+        ax.text(value, y, f" {value:.1f} min, {int(count)} jobs", va="center", fontsize=8)
     ax.set_xlabel("CPU minutes (sum over jobs)")
+    ax.legend(loc="lower right", fontsize=8)
     ax.set_title(
-        f"{label}: {len(jobs)} jobs, {summary['cpu_s_total'] / 60:.1f} CPU-min"
-        + (f", wall {wall / 60:.1f} min" if wall else ""),
-        fontsize=10,
+        f"{label}: {summary['jobs_finished']} jobs, {summary['cpu_s'] / 60:.1f} CPU-min "
+        f"({100 * summary['outside_science_share']:.0f} % outside the science), "
+        f"wall {summary['wall_s'] / 60:.1f} min",
+        fontsize=9,
     )
     figure.savefig(out_dir / f"run_{label}.png", dpi=110)
-    print(json.dumps(summary, indent=1))
+    print(
+        json.dumps(
+            {k: v for k, v in summary.items() if k not in ("disk", "disk_projected")}, indent=1
+        )
+    )
     return summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 import time
@@ -36,7 +37,11 @@ def rule_logger(log_path: str | Path, name: str = "microexp") -> logging.Logger:
     # Scripts call this after their imports: the CPU spent so far is the job's start-up
     # (interpreter, Snakemake's script preamble, imports), which bench_run reports.
     logger.info("%s=%.3f", STARTUP_LOG, time.process_time())
+    # ... and the CPU of the whole job when the process ends (Snakemake's benchmark files
+    # sample a job's CPU now and then and miss most of a short job's).
+    atexit.register(lambda: logger.info("%s=%.3f", JOB_CPU_LOG, time.process_time()))
     return logger
 
 
 STARTUP_LOG = "startup_cpu_s"
+JOB_CPU_LOG = "job_cpu_s"
