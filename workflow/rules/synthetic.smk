@@ -1,7 +1,8 @@
 # The embedded synthetic RGB-D micro-expression data set (workflow/microexp/synthetic/).
 # One job per subject builds the subject's face once (seconds) and renders each of its
-# samples, written in the subject's capture format with its truth; the annotation sheets and
-# per-subject figures are gathered from the truth files.
+# samples, written in the subject's capture format with its truth, and draws the subject's
+# figure from the face it holds (a job of its own would build the face again); the annotation
+# sheets are gathered from the truth files.
 
 
 rule synthetic:
@@ -19,6 +20,8 @@ for _subject in synthetic_subjects():
             # frame folders (DSME-3D layout) or .db3 recordings, as the subject's format says
             sources=[synthetic_source(s) for s in _samples],
             truth=[f"{SYNTHETIC_RAW}/truth/{s}.npz" for s in _samples],
+            # full size, on disk; the report shows some as thumbnails (report.smk)
+            figure=f"{RESULTS}/synthetic/figures/subject_{_subject}.png",
         log:
             f"{LOGS}/generate/subject_{_subject}.log",
         benchmark:
@@ -85,29 +88,3 @@ rule synthetic_recording_sheet:
         root=lambda wildcards, output: folder_above(output[0], 1),
     script:
         "../scripts/synthetic_annotations.py"
-
-
-rule synthetic_subject_figure:
-    input:
-        lambda wildcards: expand(
-            f"{SYNTHETIC_RAW}/truth/{{sample}}.npz",
-            sample=[s for s, p in SYNTHETIC_PLANS.items() if p.subject == wildcards.subject],
-        ),
-    output:
-        # full size, on disk; the report shows some as thumbnails (report.smk)
-        f"{RESULTS}/synthetic/figures/subject_{{subject}}.png",
-    log:
-        f"{LOGS}/generate/figure_{{subject}}.log",
-    group:
-        "dataset"
-    conda:
-        "../../envs/synthetic.yaml"
-    threads: 1
-    # measured on the default run: max RSS 238 MB, 4 s (9 samples each)
-    resources:
-        mem_mb=500,
-        runtime=2,
-    params:
-        fingerprint=lambda wildcards: fingerprint(SYNTHETIC.camera, config["versions"]),
-    script:
-        "../scripts/synthetic_figure.py"

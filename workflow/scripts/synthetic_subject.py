@@ -1,16 +1,28 @@
 """Rule synthetic_subject_<subject>: build one subject's face, then render and write each of
-its samples (frame folder or RealSense recording) with its truth file."""
+its samples (frame folder or RealSense recording) with its truth file, and the subject's
+figure."""
 
+import time
 from pathlib import Path
 
+from microexp.failures import SCIENCE_LOG
 from microexp.runlog import rule_logger
+from microexp.synthetic.figures import subject_figure
 from microexp.synthetic.generate import subject_for, write_sample
 from microexp.synthetic.schedule import SyntheticSettings, plan_for_sample
 
 log = rule_logger(snakemake.log[0])
 settings = SyntheticSettings.from_config(snakemake.config)
 plans = [plan_for_sample(settings, sample) for sample in snakemake.params.samples]
-subject = subject_for(settings, plans[0].subject_index)
+started = time.process_time()
+subject = subject_for(settings, plans[0].subject_index)  # once per job: about 3 CPU-s
+log.info("subject %d face: %s=%.3f", subject.index, SCIENCE_LOG, time.process_time() - started)
 for plan, truth in zip(plans, snakemake.output.truth, strict=True):
+    started = time.process_time()
     source = write_sample(plan, settings, Path(snakemake.params.root), Path(truth), subject)
     log.info("sample %s: %d frames written to %s", plan.sample, len(plan.frame_numbers), source)
+    log.info("sample %s: %s=%.3f", plan.sample, SCIENCE_LOG, time.process_time() - started)
+subject_figure(
+    settings, [Path(p) for p in snakemake.output.truth], Path(snakemake.output.figure), subject
+)
+log.info("figure written to %s", snakemake.output.figure)

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from microexp.synthetic.actions import AU_NAMES
+from microexp.synthetic.face import SyntheticSubject
 from microexp.synthetic.generate import render_sample, subject_for
 from microexp.synthetic.render import render_frame
 from microexp.synthetic.schedule import SyntheticSettings, plan_for_sample
@@ -39,8 +40,13 @@ def _face_box(landmarks: np.ndarray, shape: tuple[int, int], margin: float = 0.4
     return x0, y0, x1, y1
 
 
-def subject_figure(settings: SyntheticSettings, truth_paths: list[Path], out: Path) -> None:
-    """Write the subject's figure (PNG) to `out`."""
+def subject_figure(
+    settings: SyntheticSettings,
+    truth_paths: list[Path],
+    out: Path,
+    subject: SyntheticSubject | None = None,
+) -> None:
+    """Write the subject's figure (PNG) to `out`; pass the built `subject` to reuse it."""
     truth_path = _first_micro_sample(truth_paths)
     with np.load(truth_path) as truth:
         sample = truth["sample"].item()
@@ -54,7 +60,10 @@ def subject_figure(settings: SyntheticSettings, truth_paths: list[Path], out: Pa
             f"face at {float(truth['distance_mm']):.0f} mm"
         )
     plan = plan_for_sample(settings, sample)
-    subject = subject_for(settings, plan.subject_index)
+    if subject is None:
+        subject = subject_for(settings, plan.subject_index)
+    elif subject.index != plan.subject_index:
+        raise ValueError(f"sample {sample}: subject {subject.index} is not its subject")
     neutral = render_frame(subject, np.zeros(len(AU_NAMES)), np.eye(4))
     apex_frame = next(f for f in render_sample(plan, settings, subject) if f.frame_number == apex)
     apex_render = render_frame(subject, apex_frame.au_intensity, np.eye(4))
