@@ -161,7 +161,19 @@ def capture_color(
     params: ColorSensorParams = ColorSensorParams(),
 ) -> np.ndarray:
     """A noisy uint8 RGB capture of a noise-free colour image (read + shot noise)."""
-    signal = np.asarray(color, dtype=np.float32)
-    std = np.sqrt(params.read_noise_dn**2 + params.shot_noise_gain * signal)
-    noisy = signal + std * rng.standard_normal(signal.shape, dtype=np.float32)
-    return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+    color = np.asarray(color)
+    signal = color.astype(np.float32)
+    if color.dtype == np.uint8:  # the noise level of each of the 256 values, looked up
+        std = _noise_std(np.arange(256, dtype=np.float32), params)[color]
+    else:
+        std = _noise_std(signal, params)
+    noisy = rng.standard_normal(signal.shape, dtype=np.float32)
+    noisy *= std
+    noisy += signal
+    np.round(noisy, out=noisy)
+    np.clip(noisy, 0, 255, out=noisy)
+    return noisy.astype(np.uint8)
+
+
+def _noise_std(signal: np.ndarray, params: ColorSensorParams) -> np.ndarray:
+    return np.sqrt(params.read_noise_dn**2 + params.shot_noise_gain * signal)
