@@ -261,6 +261,7 @@ def run_jobs(run: Path, log: Path | None = None) -> pd.DataFrame:
             "stage": stage_of_rule(job["rule"]),
             "start_s": (job["start"] - started_at).total_seconds(),
             "end_s": (job["end"] - started_at).total_seconds(),
+            "log": job.get("log"),
         }
         row["wall_s"] = row["end_s"] - row["start_s"]
         row.update(log_cpu(run / job["log"]) if "log" in job else dict.fromkeys(_CPU_KEYS, np.nan))
