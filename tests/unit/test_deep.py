@@ -1,4 +1,4 @@
-"""learn/deep/: the batched LOSO training of the Table 12 networks."""
+"""learn/deep/: the LOSO training of the Table 12 networks, one fold at a time and batched."""
 
 from __future__ import annotations
 
@@ -66,13 +66,16 @@ def _loso_sets(groups):
     return train, test
 
 
+@pytest.mark.parametrize("batched", [False, True])
 @pytest.mark.parametrize("model", ["ststnet", "offapexnet"])
-def test_test_subject_never_influences_its_model(model):
+def test_test_subject_never_influences_its_model(model, batched):
     """Perturbing fold 0's test subject leaves fold 0's trained parameters bit-identical (while
     the other folds, which train on that subject, change)."""
     x, y, groups = _problem(n_per_subject=(6, 5, 7))
     train, test = _loso_sets(groups)
-    kwargs = dict(model=model, epochs=3, batch_size=4, learning_rate=1e-3, shuffle_seed=1)
+    kwargs = dict(
+        model=model, epochs=3, batch_size=4, learning_rate=1e-3, shuffle_seed=1, batched=batched
+    )
     _, before = deep.train_predict(x, y, train, test, [11, 12, 13], return_params=True, **kwargs)
     x2 = x.copy()
     x2[test[0]] = np.random.default_rng(9).uniform(0, 255, x2[test[0]].shape)
@@ -84,19 +87,21 @@ def test_test_subject_never_influences_its_model(model):
 
 @pytest.mark.parametrize("model", ["ststnet", "offapexnet", "stcnn3d"])
 def test_batched_folds_equal_folds_trained_alone(model):
-    """All folds trained as one batched model == each fold trained on its own (up to float
-    summation order). Unequal subjects and batch 4 give folds different step counts, so some
-    steps update only some folds."""
+    """All folds trained as one batched model == each fold trained on its own (the CPU
+    default, a separate implementation; up to float summation order). Unequal subjects and
+    batch 4 give folds different step counts, so some batched steps update only some folds."""
     shape = (1, 8, 8, 8) if model == "stcnn3d" else (3, 28, 28)
     sizes = (4, 2, 6) if model == "offapexnet" else (6, 3, 9, 5)
     x, y, groups = _problem(n_per_subject=sizes, shape=shape)
     train, test = _loso_sets(groups)
     seeds = [21, 22, 23, 24][: len(sizes)]
     kwargs = dict(model=model, epochs=3, batch_size=4, learning_rate=1e-3, shuffle_seed=5)
-    together, params = deep.train_predict(x, y, train, test, seeds, return_params=True, **kwargs)
+    together, params = deep.train_predict(
+        x, y, train, test, seeds, return_params=True, batched=True, **kwargs
+    )
     for k in (1, 2):
         alone, alone_params = deep.train_predict(
-            x, y, [train[k]], [test[k]], [seeds[k]], return_params=True, **kwargs
+            x, y, [train[k]], [test[k]], [seeds[k]], return_params=True, batched=False, **kwargs
         )
         np.testing.assert_allclose(alone[0], together[k], rtol=1e-4, atol=1e-6)
         for name in alone_params[0]:
@@ -104,9 +109,10 @@ def test_batched_folds_equal_folds_trained_alone(model):
             # Adam divides by the root of the squared-gradient average, so a weight whose
             # gradient is only rounding residue (a dead unit) moves by ~lr per step whatever the
             # residue's size: a few such weights may differ by up to lr x steps; all others agree
-            # to float precision.
+            # to float precision. (STSTNet's conv bias feeds a batch norm that removes most of
+            # its gradient: one of its 16 values may be such a weight.)
             off = ~np.isclose(a, b, rtol=1e-4, atol=1e-6)
-            assert off.mean() < 1e-3, (name, off.mean())
+            assert off.sum() <= max(1, off.size // 1000), (name, off.sum())
             assert np.abs(a - b).max() <= 1e-3 * 3 * 3, name
 
 
@@ -114,10 +120,31 @@ def test_models_per_chunk_does_not_change_results():
     x, y, groups = _problem(n_per_subject=(5, 4, 6))
     train, test = _loso_sets(groups)
     kwargs = dict(model="ststnet", epochs=2, batch_size=4, learning_rate=1e-3)
-    one = deep.train_predict(x, y, train, test, [1, 2, 3], models_per_chunk=1, **kwargs)
-    three = deep.train_predict(x, y, train, test, [1, 2, 3], models_per_chunk=3, **kwargs)
+    one = deep.train_predict(
+        x, y, train, test, [1, 2, 3], models_per_chunk=1, batched=True, **kwargs
+    )
+    three = deep.train_predict(
+        x, y, train, test, [1, 2, 3], models_per_chunk=3, batched=True, **kwargs
+    )
     for a, b in zip(one, three, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["ststnet", "stcnn3d"])
+def test_worker_count_does_not_change_results(model):
+    """One fold at a time, each on one thread: 1 or 3 folds in parallel give bit-identical
+    models."""
+    shape = (1, 8, 8, 8) if model == "stcnn3d" else (3, 28, 28)
+    x, y, groups = _problem(n_per_subject=(5, 4, 6), shape=shape)
+    train, test = _loso_sets(groups)
+    kwargs = dict(model=model, epochs=2, batch_size=4, learning_rate=1e-3, return_params=True)
+    one, p_one = deep.train_predict(x, y, train, test, [1, 2, 3], n_threads=1, **kwargs)
+    three, p_three = deep.train_predict(x, y, train, test, [1, 2, 3], n_threads=3, **kwargs)
+    for a, b in zip(one, three, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(p_one, p_three, strict=True):
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
 @pytest.mark.slow

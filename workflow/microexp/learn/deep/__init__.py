@@ -35,19 +35,25 @@ samples are shuffled once with the seed (one permutation shared by every fold, e
 its training samples in that order) and cut into consecutive mini-batches, the same every
 epoch; the published code does not shuffle at all.
 
-**All folds are trained at once.** Training 68 LOSO folds one after another costs ~150 ms per
-fold and epoch on one core; here the folds' models are one batched model: every parameter has a
-leading model axis, the first layer of the flow networks is one convolution with (models x
-filters) output channels on the shared input, later convolutions are grouped (groups = models),
-dense layers are batched products. A mini-batch step feeds the union of the folds' batches;
-a membership mask says which rows belong to which fold's batch. The mask enters everywhere a
-sample could influence another: the loss (a fold's mean over its own rows only), batch-norm
-statistics (over the fold's own rows), Adam (a fold without a batch at a step is not updated).
-A test subject's rows are never in its fold's mask, so they get exactly zero weight in its
-gradients and statistics (tests/unit/test_deep.py perturbs them and finds the fold's parameters
+**Folds one at a time on the CPU, batched on a GPU.** On the CPU (the default there) every
+fold's model is a plain PyTorch network trained on its own, on one thread, and ``n_threads``
+folds train in parallel (Python threads: PyTorch releases the GIL in its kernels); a fold's
+arithmetic does not depend on how many train beside it, so the results do not depend on
+``n_threads`` (tested). STSTNet's hot path is tuned (channels-last tensors; ReLU, batch-norm
+sums and max pooling with one hand-written backward, ``networks._relu_stats_pool``), same maths.
+Batched (``batched=True``, the default on a GPU) the folds' models are one batched model: every
+parameter has a leading model axis, the first layer of the flow networks is one convolution
+with (models x filters) output channels on the shared input, later convolutions are grouped
+(groups = models), dense layers are batched products. A mini-batch step feeds the union of the
+folds' batches; a membership mask says which rows belong to which fold's batch. The mask enters
+everywhere a sample could influence another: the loss (a fold's mean over its own rows only),
+batch-norm statistics (over the fold's own rows), Adam (a fold without a batch at a step is not
+updated). On the CPU the batched model is memory-bound and no faster than the folds one after
+another (README). Either way a test subject's rows never reach its fold's gradients or
+statistics (tests/unit/test_deep.py perturbs them and finds the fold's parameters
 bit-identical). Each model draws its initial weights and dropout masks from its own generator
-seeded from (seed, fold), only for its own rows, so a fold trained alone and trained with the
-others gives the same model up to floating-point summation order (tested).
+seeded from (seed, fold), only for its own rows, so the two ways give the same model up to
+floating-point summation order (tested).
 
 Deterministic: ``torch.use_deterministic_algorithms(True)`` while training, seeded generators
 on the CPU (also when the arithmetic runs on a GPU, which is used when present).

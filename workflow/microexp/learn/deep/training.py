@@ -7,6 +7,7 @@ import contextlib
 import math
 import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from microexp.learn.deep.networks import (
     _check_model,
     _dropout_shapes,
     _forward,
+    _forward_one,
     _init_params,
 )
 
@@ -230,13 +232,19 @@ def train_predict(
     n_threads: int | None = None,
     models_per_chunk: int | None = None,
     return_params: bool = False,
+    batched: bool | None = None,
 ):
-    """Train one model per training set, all at once; softmax probabilities on its predict set.
+    """Train one model per training set; softmax probabilities on its predict set.
 
     ``y``: class codes 0..K-1 (N,). ``train_sets[m]`` / ``predict_sets[m]``: row positions of
     model m's training and prediction samples; ``seeds[m]`` seeds its initial weights and dropout.
     Returns a list of (len(predict_sets[m]), K) float64 arrays (and, with ``return_params``, each
     model's final parameters and buffers as NumPy arrays).
+
+    ``batched``: train all models as one batched model (``models_per_chunk`` at a time) instead
+    of each on its own; default: batched on a GPU, one model at a time on the CPU, where
+    ``n_threads`` models train in parallel, each on one thread (so the results do not depend on
+    ``n_threads``). Both give the same models up to floating-point summation order.
     """
     import torch
 
@@ -258,6 +266,13 @@ def train_predict(
     device = _default_device(device)
     sample_shape = x_np.shape[1:]
     n_models = len(train_sets)
+    if batched is None:
+        batched = device != "cpu"
+    if not batched:
+        return _train_predict_one_by_one(
+            model, x_np, y, train_sets, predict_sets, seeds, n_classes, epochs, batch_size,
+            learning_rate, shuffle_seed, n_threads, return_params,
+        )  # fmt: skip
 
     with _deterministic(n_threads), torch.no_grad():
         x_all = torch.from_numpy(x_np).to(device)
@@ -293,3 +308,115 @@ def train_predict(
         if not return_params:
             return results
         return results, params_out
+
+
+# --------------------------------------------------------------------------------------------
+# One model at a time (the CPU default). On a CPU the batched model is memory-bound and no
+# faster than the models one after another (README, benchmarks/bench_deep.py); trained one at a
+# time, each model is a plain PyTorch network on one thread, and models train in parallel.
+
+
+def _model_batches(rows: np.ndarray, permutation: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """A model's mini-batches: its rows in ``permutation`` order cut in runs of ``batch_size``
+    (as ``_schedule`` cuts them)."""
+    rank = np.empty_like(permutation)
+    rank[permutation] = np.arange(len(permutation))
+    rows = np.asarray(rows)
+    ordered = rows[np.argsort(rank[rows], kind="stable")]
+    return [ordered[k : k + batch_size] for k in range(0, len(ordered), batch_size)]
+
+
+def _train_one(
+    model: str,
+    x_all,
+    y_all,
+    batches: list[np.ndarray],
+    predict_rows: np.ndarray,
+    seed: int,
+    n_classes: int,
+    epochs: int,
+    learning_rate: float,
+    return_params: bool,
+) -> tuple[np.ndarray, dict | None]:
+    """Train one model (its initial weights and dropout masks from its own generator, drawn as
+    the batched model draws them), evaluate the last epoch on its prediction rows."""
+    import torch
+    import torch.nn.functional as F
+
+    sample_shape = tuple(x_all.shape[1:])
+    gen = torch.Generator().manual_seed(int(seed))
+    params = _init_params(model, gen, n_classes, sample_shape)
+    for value in params.values():
+        value.requires_grad_(True)
+    buffers = {k: v[0] for k, v in _buffers(model, 1).items()}
+    optimiser = torch.optim.Adam(
+        list(params.values()), lr=learning_rate, betas=_ADAM_BETAS, eps=_ADAM_EPS, foreach=False
+    )
+    drop_shapes = _dropout_shapes(model, sample_shape)
+    keep = 1.0 - _DROPOUT
+    # The mini-batches are the same every epoch: gathered once.
+    steps = []
+    for rows in batches:
+        index = torch.from_numpy(np.asarray(rows, dtype=np.int64))
+        xb = x_all.index_select(0, index)
+        if model == "ststnet":
+            # Channels-last: PyTorch's CPU convolution and max pooling are faster on it here
+            # (measured, benchmarks/bench_deep.py); deterministic like the default layout.
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        steps.append((xb, y_all.index_select(0, index)))
+    with torch.enable_grad():
+        for _epoch in range(epochs):
+            for xb, yb in steps:
+                drop = [
+                    (torch.rand((len(xb), *shape), generator=gen) < keep).float() / keep
+                    for shape in drop_shapes
+                ]
+                logits = _forward_one(model, params, buffers, xb, drop, train=True)
+                optimiser.zero_grad(set_to_none=True)
+                F.cross_entropy(logits, yb).backward()
+                optimiser.step()
+    with torch.no_grad():
+        if len(predict_rows):
+            xp = x_all.index_select(0, torch.from_numpy(np.asarray(predict_rows, dtype=np.int64)))
+            logits = _forward_one(model, params, buffers, xp, [], train=False)
+            prob = torch.softmax(logits.double(), dim=-1).numpy()
+        else:
+            prob = np.empty((0, n_classes))
+    state = None
+    if return_params:
+        state = {k: v.detach().numpy().copy() for k, v in params.items()}
+        state.update({k: v.numpy().copy() for k, v in buffers.items()})
+    return prob, state
+
+
+def _train_predict_one_by_one(
+    model, x_np, y, train_sets, predict_sets, seeds, n_classes, epochs, batch_size,
+    learning_rate, shuffle_seed, n_threads, return_params,
+):  # fmt: skip
+    """``train_predict`` with each model trained on its own, ``n_threads`` at a time."""
+    import torch
+
+    workers = max(1, int(n_threads) if n_threads is not None else torch.get_num_threads())
+    permutation = np.random.default_rng(shuffle_seed).permutation(len(x_np))
+    x_all = torch.from_numpy(x_np)
+    y_all = torch.from_numpy(y.copy())
+
+    def job(m: int) -> tuple[np.ndarray, dict | None]:
+        return _train_one(
+            model, x_all, y_all, _model_batches(train_sets[m], permutation, batch_size),
+            np.asarray(predict_sets[m]), seeds[m], n_classes, epochs, learning_rate,
+            return_params,
+        )  # fmt: skip
+
+    # Threads, not processes: PyTorch releases the GIL in its kernels, and every model runs
+    # its kernels on one thread, so a model's arithmetic is the same whatever ``workers`` is.
+    with _deterministic(1):
+        if workers == 1 or len(train_sets) == 1:
+            done = [job(m) for m in range(len(train_sets))]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                done = list(pool.map(job, range(len(train_sets))))
+    results = [prob for prob, _ in done]
+    if not return_params:
+        return results
+    return results, [state for _, state in done]
