@@ -5,9 +5,11 @@ baselines are published on (STSTNet, OFF-ApexNet: Liong et al. 2019, Gan et al. 
 from scikit-image's ``optical_flow_tvl1``: the pinned OpenCV (opencv-python-headless 5.0) has no
 ``optflow`` module (its DualTVL1 lives in opencv-contrib), and scikit-image is already a
 dependency. scikit-image's defaults (5 warps x 10 iterations per pyramid level) cost ~250 ms on
-a 168 x 168 crop; 2 warps x 5 iterations recover a known smooth sub-pixel motion on a face crop
-as well (endpoint error 0.033 px against 0.035 px, benchmarks/bench_flow.py) at a quarter of the
-time, so they are the defaults here (config ``flow.tvl1``).
+a 168 x 168 crop, mostly NumPy call overhead on small arrays (the cost grows with warps x
+iterations). 2 warps x 3 iterations recover a known smooth sub-pixel motion on a face crop as
+well (endpoint error 0.033 px, against 0.031 px with 2 x 5 and 0.034 px with 5 x 10,
+benchmarks/bench_flow.py) within the stage's 50 ms per sample, so they are the defaults here
+(config ``flow.tvl1``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class TVL1Params:
     attachment: float = 15.0
     tightness: float = 0.3
     num_warp: int = 2
-    num_iter: int = 5
+    num_iter: int = 3
     tol: float = 1e-4
 
 
