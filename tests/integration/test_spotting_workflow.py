@@ -71,3 +71,6 @@ def test_spotting_outputs_and_table(spotting_run: Path):
         assert crops["gray"].shape == (300, 168, 168)
         assert crops["face_found"].mean() > 0.9
         assert ("block_depth" in crops.files) == (spot_set == "synthetic_rgbd")
+        if spot_set == "synthetic_rgbd":  # depth registered in 3D, frame by frame
+            assert str(crops["depth_registration"]) == "icp"
+            assert np.isfinite(crops["icp_fitness"]).mean() > 0.9

@@ -99,6 +99,9 @@ rule spotting_crops:
     params:
         face2d=config["face2d"],
         smoothing=SPOTTING.get("alignment_smoothing_frames", 3),
+        depth_registration=SPOTTING.get("depth_registration", "icp"),
+        icp_step=SPOTTING.get("icp_step", 6),
+        icp={**config["cloud3d"]["icp"], **SPOTTING.get("icp", {})},
         failure=lambda wildcards: f"{RESULTS}/{wildcards.spot_set}/failures/spotting/{wildcards.spot_video}.json",
         version=config["versions"].get("spotting", 1),
     script:

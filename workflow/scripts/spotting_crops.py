@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import numpy as np
+
 from microexp.face2d.stage import Face2DParams
 from microexp.failures import SampleFailure, run_sample_stage
 from microexp.runlog import rule_logger
@@ -15,12 +17,22 @@ params = Face2DParams.from_config(snakemake.config["face2d"])
 grid = tuple(snakemake.config["spotting"].get("grid", (6, 6)))
 
 
+def icp_params():
+    if snakemake.params.depth_registration != "icp" or not source.is_file():
+        return None  # frame folders have no depth; open3d is loaded only when needed
+    from microexp.cloud3d.icp import IcpParams
+
+    return IcpParams.from_config(snakemake.params.icp)
+
+
 def work() -> None:
     frames = iter_recording(source) if source.is_file() else iter_frame_folder(source)
     try:
         crops = crop_video(
             frames, params, grid=grid,
-            smoothing_frames=int(snakemake.config["spotting"].get("alignment_smoothing_frames", 3)),
+            smoothing_frames=int(snakemake.params.smoothing),
+            depth_registration=snakemake.params.depth_registration,
+            icp=icp_params(), icp_step=int(snakemake.params.icp_step),
         )  # fmt: skip
     except (OSError, ValueError, RuntimeError) as error:
         raise SampleFailure(f"cannot read the video: {error}", file=source) from error
@@ -32,8 +44,15 @@ def work() -> None:
         "%s: %d frames, %d without face%s, %d re-detections, depth: %s",
         source, len(crops.frame_numbers), len(lost),
         f" (first {lost[:10].tolist()})" if len(lost) else "",
-        int(crops.detected.sum()) - 1, crops.block_depth is not None,
+        int(crops.detected.sum()) - 1, crops.depth_registration,
     )  # fmt: skip
+    if crops.icp_fitness is not None:
+        failed = int(np.isnan(crops.icp_fitness[crops.face_found]).sum())
+        log.info(
+            "3D registration: median ICP fitness %.3f, %d frames with a face not registered "
+            "(no depth block values there)",
+            float(np.nanmedian(crops.icp_fitness)), failed,
+        )  # fmt: skip
 
 
 run_sample_stage(

@@ -9,8 +9,8 @@ from microexp.evaluate.spotting_tables import (
 )
 from microexp.failures import SampleFailure, run_sample_stage
 from microexp.runlog import rule_logger
+from microexp.spotting.crops import load_video_crops
 from microexp.spotting.spotters import DEPTH_METHODS, method_params, spot_video
-from microexp.spotting.video import load_video_crops
 
 log = rule_logger(snakemake.log[0])
 method = snakemake.wildcards.method

@@ -19,16 +19,18 @@ frames, on the first frame's -- so in-plane head motion and drift are removed fr
 (out-of-plane turns are not: a similarity cannot undo a yaw). A frame without a face repeats
 the last crop (its scores are flagged through ``face_found``).
 
-Depth: the registered depth frame (mm; 0 = no data) is warped by the same per-frame similarity
-(nearest neighbour) and reduced to per-block mean depths on the spotters' grid
-(:func:`microexp.spotting.grid.block_mean_depth`). This is a 2D registration of
-depth; the remaining rigid shift along the optical axis is removed per frame by the depth
-spotter (median block change). A per-frame 3D ICP (``microexp.cloud3d``) is not run here.
+Depth (``depth_registration``): with ``"icp"`` (the default where the frames carry camera
+intrinsics, i.e. RealSense recordings) each frame's face surface is registered in 3D to the
+reference frame's with the cloud3d stage's ICP and read per block on the reference crop
+(:mod:`microexp.spotting.registration3d`), so head turns are removed from depth too; with
+``"2d"`` the registered depth frame (mm; 0 = no data) is only warped by the frame's 2D
+similarity (nearest neighbour) and reduced to per-block mean depths
+(:func:`microexp.spotting.grid.block_mean_depth`). Either way the depth spotter also removes
+the median block change per frame (a residual shift along the optical axis).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -38,6 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from microexp.camera import Intrinsics
 from microexp.face2d.align import apply_affine, eye_corner_alignment, fit_similarity
 from microexp.face2d.crop import crop_transform, face_box
 from microexp.face2d.detector import LandmarkDetector
@@ -55,6 +58,7 @@ from microexp.face2d.track import (
     tracked_box,
 )
 from microexp.io.frames import frame_number
+from microexp.spotting.crops import VideoCrops, load_video_crops, save_video_crops
 from microexp.spotting.grid import block_mean_depth
 
 __all__ = [
@@ -74,6 +78,7 @@ class VideoFrame:
     frame_number: int
     color: np.ndarray  # (H, W, 3) RGB uint8
     depth_mm: np.ndarray | None  # (H, W) float32 mm registered to color, NaN = no data
+    intrinsics: Intrinsics | None = None  # the color camera's (3D registration needs them)
 
 
 def iter_frame_folder(folder: str | os.PathLike[str]) -> Iterator[VideoFrame]:
@@ -102,7 +107,7 @@ def iter_recording(path: str | os.PathLike[str], **options) -> Iterator[VideoFra
                 scale_mm = float(reader.depth_scale) * 1000.0
             depth = f.depth.astype(np.float32) * np.float32(scale_mm)
             depth[f.depth == 0] = np.nan
-            yield VideoFrame(int(f.frame_number), f.color, depth)
+            yield VideoFrame(int(f.frame_number), f.color, depth, reader.color_intrinsics)
 
 
 class VideoFaceTracker:
@@ -167,23 +172,6 @@ class VideoFaceTracker:
         return fit, detected
 
 
-@dataclass
-class VideoCrops:
-    """A whole video reduced to what the spotters read (T frames)."""
-
-    frame_numbers: np.ndarray  # (T,) int64
-    gray: np.ndarray  # (T, h, w) uint8 aligned face crops
-    face_found: np.ndarray  # (T,) bool
-    detected: np.ndarray  # (T,) bool: the HOG detector ran and found the face
-    landmarks: np.ndarray  # (T, 68, 2) float32 image pixels, NaN without face
-    block_depth: np.ndarray | None  # (T, rows * cols) mean depth (mm) per block, or None
-    grid: tuple[int, int]
-
-    @property
-    def frames_without_face(self) -> np.ndarray:
-        return self.frame_numbers[~self.face_found]
-
-
 def frame_crop_transform(
     landmarks: np.ndarray, reference_stable: np.ndarray, box, output_size
 ) -> np.ndarray:
@@ -200,6 +188,9 @@ def crop_video(
     detector: LandmarkDetector | None = None,
     expected_frames: int | None = None,
     smoothing_frames: int = 3,
+    depth_registration: str = "icp",
+    icp=None,
+    icp_step: int = 6,
 ) -> VideoCrops:
     """Track and crop every frame of a streamed video; keep crops and block depths only.
 
@@ -208,14 +199,22 @@ def crop_video(
     after they are read): single-frame landmark jitter (about a pixel here) would otherwise
     move the whole crop and read as facial motion to every spotter, while head movement is
     far slower than the 7-frame window at 30 fps.
+
+    ``depth_registration`` "icp" registers each frame's face surface in 3D (``icp``: a
+    ``microexp.cloud3d.icp.IcpParams``, default its defaults; ``icp_step``: ICP source
+    subsampling on the crop grid) where frames carry intrinsics, else "2d" (see the module).
     """
+    if depth_registration not in ("icp", "2d"):
+        raise ValueError(f"depth_registration must be 'icp' or '2d', not {depth_registration!r}")
     detector = detector or LandmarkDetector(params.tracking.detector_upsample)
     tracker = VideoFaceTracker(detector, params.tracking)
     h, w = params.crop.output_size
     half = max(0, int(smoothing_frames))
     gray_out = np.zeros((expected_frames or 1024, h, w), np.uint8)
     numbers, found, detected, landmarks, depth_blocks = [], [], [], [], []
-    state = {"box": None, "reference": None, "matrix": None}
+    state = {"box": None, "reference": None, "matrix": None, "registration": None}
+    fitness: list[float] = []
+    used = {"icp": False}
     canonical = np.asarray(params.canonical_eye_corners)
     stable = list(STABLE_POINTS)
     window: deque = deque()  # (index, gray, depth, stable points or None)
@@ -226,8 +225,9 @@ def crop_video(
             extra = np.zeros((len(gray_out) // 2 + 1, h, w), np.uint8)
             gray_out = np.concatenate([gray_out, extra])
         points = [p for k, _, _, p in window if p is not None and abs(k - index) <= half]
+        mean_points = np.mean(points, axis=0) if points else None
         if points and state["box"] is not None:
-            similarity = fit_similarity(np.mean(points, axis=0), state["reference"])
+            similarity = fit_similarity(mean_points, state["reference"])
             state["matrix"] = crop_transform(similarity, state["box"], (h, w))
         matrix = state["matrix"]
         if matrix is not None:
@@ -236,8 +236,11 @@ def crop_video(
         elif index > 0:
             gray_out[index] = gray_out[index - 1]
         if depth is not None:
+            fitness.append(np.nan)
             if matrix is None:
                 depth_blocks.append(np.full(grid[0] * grid[1], np.nan))
+            elif depth_registration == "icp" and intrinsics is not None:
+                depth_blocks.append(register_3d(depth, matrix, mean_points))
             else:
                 crop = cv2.warpAffine(
                     depth, matrix, (w, h), flags=cv2.INTER_NEAREST,
@@ -245,9 +248,31 @@ def crop_video(
                 )  # fmt: skip
                 depth_blocks.append(block_mean_depth(crop[None], grid, min_valid_fraction)[0])
 
+    intrinsics: Intrinsics | None = None
+
+    def register_3d(depth: np.ndarray, matrix: np.ndarray, mean_points) -> np.ndarray:
+        if state["registration"] is None:
+            from microexp.cloud3d.icp import IcpParams
+            from microexp.spotting.registration3d import FaceSurfaceRegistration
+
+            state["registration"] = FaceSurfaceRegistration(
+                intrinsics, (h, w), grid, icp or IcpParams(), icp_step, min_valid_fraction
+            )
+        used["icp"] = True
+        # the stable points (smoothed) give ICP its starting pose
+        try:
+            out = state["registration"](depth, matrix, mean_points)
+        except ValueError:  # a reference frame without depth on the face: try the next one
+            return np.full(grid[0] * grid[1], np.nan)
+        if out.ok:
+            fitness[-1] = out.fitness
+        return out.blocks
+
     n_read = next_emit = 0
     for i, frame in enumerate(frames):
         n_read = i + 1
+        if intrinsics is None and frame.intrinsics is not None:
+            intrinsics = frame.intrinsics
         gray = cv2.cvtColor(frame.color, cv2.COLOR_RGB2GRAY)
         fit, was_detected = tracker.update(gray)
         if fit is not None and state["box"] is None:
@@ -281,33 +306,6 @@ def crop_video(
         landmarks=np.stack(landmarks),
         block_depth=np.stack(depth_blocks) if depth_blocks else None,
         grid=tuple(grid),
+        depth_registration=("icp" if used["icp"] else "2d") if depth_blocks else "none",
+        icp_fitness=np.asarray(fitness) if used["icp"] else None,
     )
-
-
-def save_video_crops(path: str | os.PathLike[str], crops: VideoCrops, **meta) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    arrays = {
-        "frame_numbers": crops.frame_numbers,
-        "gray": crops.gray,
-        "face_found": crops.face_found,
-        "detected": crops.detected,
-        "landmarks": crops.landmarks,
-        "grid": np.asarray(crops.grid),
-        "meta_json": json.dumps(meta),
-    }
-    if crops.block_depth is not None:
-        arrays["block_depth"] = crops.block_depth
-    np.savez_compressed(path, **arrays)
-
-
-def load_video_crops(path: str | os.PathLike[str]) -> VideoCrops:
-    with np.load(path) as z:
-        return VideoCrops(
-            frame_numbers=z["frame_numbers"],
-            gray=z["gray"],
-            face_found=z["face_found"],
-            detected=z["detected"],
-            landmarks=z["landmarks"],
-            block_depth=z["block_depth"] if "block_depth" in z else None,
-            grid=tuple(int(v) for v in z["grid"]),
-        )
