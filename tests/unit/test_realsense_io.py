@@ -499,3 +499,24 @@ def test_frame_pairer_reorders_within_its_window_only() -> None:
     repeated.add("depth", 5, 50.0, None)
     with pytest.raises(ValueError, match="depth frame numbers do not increase"):
         repeated.add("depth", 5, 51.0, None)
+
+
+def test_writer_restores_write_order_beyond_the_readers_window(tmp_path: Path) -> None:
+    """Under CPU load the recorder's stale capture times can cover many frames after a resume:
+    here frames 5 and 6 are stamped after frame 19 (13 frames late, beyond the reader's window
+    of 8). The writer puts each frame's messages back in write order (row ids)."""
+    from microexp.synthetic.recording import restore_write_order
+
+    expected = fixture_frames(24, W, H)
+    path = _write(tmp_path / "late.db3", expected)
+    late = [0, 1, 2, 3, 18, 19, *range(4, 18), 20, 21, 22, 23]
+    _restamp(path, "color", late)
+    _restamp(path, "depth", late)
+    with pytest.raises(RecordingError, match="timestamps do not increase"):
+        read_recording(path)
+    # colour and depth frames 7..20 (14 each) move behind the stale frames 5 and 6
+    assert restore_write_order(path) == 28
+    assert restore_write_order(path) == 0  # in order now
+    rec = read_recording(path)
+    _assert_frames_equal(rec, expected)
+    assert not rec.dropped

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -112,6 +113,56 @@ def _check_suffix(path: Path) -> str:
             f"name the output *.{want}"
         )
     return want
+
+
+# --------------------------------------------------------------------------- write order
+
+
+def restore_write_order(path: str | os.PathLike[str]) -> int:
+    """Make a `.db3` recording's frame messages play in the order they were written.
+
+    The SDK's recorder stamps each message with a capture time (wall clock since the start,
+    minus time spent paused). `resume()` only queues the un-pausing on the writer thread, so
+    frames pushed before that runs get a capture time too large by the pause; under CPU load
+    that can cover many frames, and playback (which follows capture times) then delivers them
+    late and out of order. The messages' row ids are the write order: each frame's messages
+    (image, metadata, camera info share one capture time) keep their capture time unless it is
+    not after the previous frame's, then they move to 1 ns after it. Returns the number of
+    frames moved (a color and a depth frame count one each). The frames' own timestamps and
+    numbers (in the messages) are untouched.
+    """
+    con = sqlite3.connect(os.fspath(path))
+    try:
+        topics = [i for i, name in con.execute("SELECT id, name FROM topics") if "/image/" in name]
+        if not topics:
+            return 0
+        marks = ",".join("?" * len(topics))
+        groups = con.execute(
+            f"SELECT timestamp FROM messages WHERE topic_id IN ({marks}) "
+            "GROUP BY timestamp ORDER BY MIN(id)",
+            topics,
+        ).fetchall()
+        moves, previous = [], None
+        for (stamp,) in groups:
+            new = stamp if previous is None or stamp > previous else previous + 1
+            if new != stamp:
+                moves.append((stamp, new))
+            previous = new
+        # two steps, through negative stamps, so no move lands on a stamp not yet moved
+        for k, (stamp, _) in enumerate(moves):
+            con.execute(
+                f"UPDATE messages SET timestamp = ? WHERE timestamp = ? AND topic_id IN ({marks})",
+                (-1 - k, stamp, *topics),
+            )
+        for k, (_, new) in enumerate(moves):
+            con.execute(
+                f"UPDATE messages SET timestamp = ? WHERE timestamp = ? AND topic_id IN ({marks})",
+                (new, -1 - k, *topics),
+            )
+        con.commit()
+    finally:
+        con.close()
+    return len(moves)
 
 
 # --------------------------------------------------------------------------- writer
@@ -294,6 +345,8 @@ def write_recording(
     if real != container:
         tmp.unlink(missing_ok=True)
         raise RecordingWriteError(f"{out}: the SDK wrote a .{real} file, expected .{container}")
+    if real == "db3":
+        restore_write_order(tmp)
     os.replace(tmp, out)
     return RecordingSummary(
         path=out,
@@ -308,7 +361,3 @@ def write_recording(
 
 
 # --------------------------------------------------------------------------- index readers
-
-
-
-
