@@ -453,7 +453,8 @@ def main(out_dir: Path) -> dict:
     ax.set_xlabel("CPU minutes (sum over jobs)")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(
-        f"{label}: {summary['jobs_finished']} jobs, {summary['cpu_s'] / 60:.1f} CPU-min "
+        f"{label}: {summary['jobs_finished']} jobs, "
+        f"{'' if summary['cpu_s_exact'] else 'at least '}{summary['cpu_s'] / 60:.1f} CPU-min "
         f"({100 * summary['outside_science_share']:.0f} % outside the science), "
         f"wall {summary['wall_s'] / 60:.1f} min",
         fontsize=9,
