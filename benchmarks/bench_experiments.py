@@ -105,10 +105,13 @@ def main(out_dir: Path) -> dict:
         started = time.perf_counter()
         write_dataset(results)
         report["write_integrals_s"] = time.perf_counter() - started
+        folder = results / "bench" / "features" / "lbptop" / SETTING
+        files = {f"lbptop/{SETTING}": {p.stem: p for p in folder.glob("*.npz")}}
+        inputs = {"samples_tsv": results / "bench" / "samples.tsv", "feature_files": files}
 
         loso = expand_sweep(sweep_spec(["loso"], "dsme3d"), "blocks")
         started = time.perf_counter()
-        runs = run_sweep(results, loso)
+        runs = run_sweep(loso, **inputs)
         report["run_sweep_231_loso_s"] = time.perf_counter() - started
         accuracy = {}
         for name, run in runs.items():
@@ -120,7 +123,7 @@ def main(out_dir: Path) -> dict:
 
         samples = pd.read_csv(results / "bench" / "samples.tsv", sep="\t", dtype=str)["sample"]
         started = time.perf_counter()
-        matrices = feature_matrices(results, "bench", list(samples), [e.feature for e in loso])
+        matrices = feature_matrices(files, list(samples), [e.feature for e in loso])
         report["feature_matrices_231_s"] = time.perf_counter() - started
         report["feature_values_per_sample"] = int(sum(m.features.shape[1] for m in matrices))
         report["feature_matrices_231_mb"] = sum(m.features.nbytes for m in matrices) / 2**20
@@ -128,12 +131,12 @@ def main(out_dir: Path) -> dict:
 
         started = time.perf_counter()
         half = expand_sweep(sweep_spec(["loso"], "dsme3d"), "blocks")[::7]  # overlap 0 only
-        run_sweep(results, half, features_per_pass=11)
+        run_sweep(half, features_per_pass=11, **inputs)
         report["run_sweep_33_loso_3_passes_s"] = time.perf_counter() - started
 
         kfold = expand_sweep(sweep_spec(["kfold"], [int(DSME3D_OVERLAPS[3])]), "blocks")
         started = time.perf_counter()
-        run_sweep(results, kfold)
+        run_sweep(kfold, **inputs)
         seconds = time.perf_counter() - started
         report["run_sweep_33_kfold10x10_s"] = seconds
         report["run_sweep_231_kfold10x10_estimate_s"] = seconds * len(DSME3D_OVERLAPS)
@@ -141,7 +144,7 @@ def main(out_dir: Path) -> dict:
         started = time.perf_counter()
         few = loso[:: len(loso) // 7][:7]
         for spec in few:
-            data = load_experiment(results, spec)
+            data = load_experiment(spec, **inputs)
             run_experiment(
                 data.features, data.samples, data.subjects, data.labels, spec.svm, "loso",
                 seed=SEED, classes=data.classes,

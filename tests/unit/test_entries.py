@@ -28,11 +28,12 @@ from microexp.evaluate.plan import (
 )
 from microexp.learn.entries import (
     FusionEntry,
+    classify_chunks,
     classify_entries,
     feature_settings,
     fusion_entries,
     lbptop_batches,
-    prediction_path,
+    merge_entry_chunks,
     run_classify_entry,
     run_fusion_entry,
 )
@@ -44,6 +45,7 @@ from tests.unit.test_experiments import (  # noqa: F401  (the module-scoped toy 
     FACE2D_FAILED,
     LBP,
     SEED,
+    inputs_of,
     results,
 )
 
@@ -185,15 +187,28 @@ def test_entry_errors_name_the_entry_and_the_problem():
 # ------------------------------------------------------------------ running the entries
 
 
+def prediction_path(root, dataset, experiment, protocol) -> Path:
+    """Where the rules put an experiment's predictions (docs/data-contracts.md)."""
+    return Path(root) / dataset / "predictions" / experiment / f"{protocol}.parquet"
+
+
+def prediction_files_of(root, experiments) -> dict:
+    return {
+        e.name: {p: prediction_path(root, DATASET, e.name, p) for p in e.protocols}
+        for e in experiments
+    }
+
+
 @pytest.fixture(scope="module")
 def classified(results, tmp_path_factory):  # noqa: F811
     config = toy_config()
     (experiments,) = classify_entries(config).values()
     out = tmp_path_factory.mktemp("scores")
     scores = run_classify_entry(
-        results,
         "blocks",
         experiments,
+        **inputs_of(results),
+        prediction_files=prediction_files_of(results, experiments),
         scores_path=out / "blocks.tsv",
         excluded_path=out / "blocks.excluded.tsv",
         summary_path=out / "blocks.json",
@@ -238,7 +253,9 @@ def test_block_table_cells_are_the_pooled_accuracy_of_the_written_predictions(
     assert {"face2d", "expression_type"} <= set(excluded["stage"])
     written = write_table_files(table, out / "t7")
     assert sorted(p.suffix for p in written.values()) == [".html", ".md", ".tex", ".tsv"]
-    captions = write_table_figures(plan, table, scores, results, out / "figures")
+    captions = write_table_figures(
+        plan, table, scores, prediction_files_of(results, experiments), out / "figures"
+    )
     assert sorted(captions) == ["confusion", "heatmap"]
     assert (out / "figures" / "heatmap.png").stat().st_size > 10_000
 
@@ -251,8 +268,8 @@ def test_fusion_entry_reports_oracle_and_nested_a_and_its_end_points(
     entry = fusion_entries(config)["t11"]
     assert isinstance(entry, FusionEntry)
     scores, runs = run_fusion_entry(
-        results,
         entry,
+        **inputs_of(results),
         out_dir=tmp_path / "runs",
         scores_path=tmp_path / "t11.tsv",
         excluded_path=tmp_path / "t11.excluded.tsv",
@@ -352,3 +369,52 @@ def test_all_exclusions_lists_failures_then_experiment_exclusions_once(tmp_path)
     assert table["reason"].iloc[1] == "class 'V' has 2 samples (in 2 experiments)"
     assert np.array_equal(table["sample"].to_numpy(), ["1_1", "2_3", "2_9"])
     assert isinstance(TablePlan, type)
+
+
+def test_chunked_entry_merges_to_the_unchunked_files_byte_for_byte(results, tmp_path):  # noqa: F811
+    """A sweep run in chunks (`settings_per_job`) and merged writes the scores, excluded and
+    summary files byte for byte as one job does, and the same prediction tables."""
+    config = toy_config()
+    (entry,) = config["experiments"]
+    whole = classify_chunks(config)[entry]
+    config["experiments"][entry]["settings_per_job"] = 3
+    chunks = classify_chunks(config)[entry]
+    assert len(whole) == 1 and [len(c) for c in chunks] == [3, 1]  # 4 settings
+    assert [e for c in chunks for e in c] == whole[0]
+
+    def run(experiments, folder, name):
+        paths = {
+            "scores_path": folder / f"{name}.tsv",
+            "excluded_path": folder / f"{name}.excluded.tsv",
+            "summary_path": folder / f"{name}.json",
+        }
+        run_classify_entry(
+            entry,
+            experiments,
+            **inputs_of(results),
+            prediction_files=prediction_files_of(folder, experiments),
+            **paths,
+        )
+        return paths
+
+    one = run(whole[0], tmp_path / "one", "entry")
+    parts = [run(c, tmp_path / "chunks", f"{k}") for k, c in enumerate(chunks)]
+    merged = {key: tmp_path / "merged" / Path(path).name for key, path in one.items()}
+    rows = merge_entry_chunks(
+        [p["scores_path"] for p in parts],
+        [p["excluded_path"] for p in parts],
+        [p["summary_path"] for p in parts],
+        **merged,
+    )
+    for key in one:
+        assert Path(merged[key]).read_bytes() == Path(one[key]).read_bytes(), key
+    assert rows == len(pd.read_csv(one["scores_path"], sep="\t"))
+    for spec in whole[0]:
+        for protocol in spec.protocols:
+            pd.testing.assert_frame_equal(
+                pd.read_parquet(prediction_path(tmp_path / "one", DATASET, spec.name, protocol)),
+                pd.read_parquet(prediction_path(tmp_path / "chunks", DATASET, spec.name, protocol)),
+            )
+    with pytest.raises(ValueError, match="settings_per_job"):
+        config["experiments"][entry]["settings_per_job"] = 0
+        classify_chunks(config)

@@ -4,6 +4,7 @@ inputs (docs/tables.md; microexp.learn.experiments)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,26 @@ def _face2d(landmarks: np.ndarray, n_frames: int) -> Face2DResult:
         aligned_gray=np.zeros((n_frames, *CROP), np.uint8),
         aligned_landmarks=np.repeat(landmarks[None], n_frames, axis=0), onset=0, apex=1,
     )  # fmt: skip
+
+
+def files_of(results: Path, dataset: str = DATASET) -> dict[str, dict[str, Path]]:
+    """The FeatureFiles mapping of a results folder laid out as the rules lay it out
+    (source key -> sample -> file; microexp.learn.matrices)."""
+    base = Path(results) / dataset
+    files: dict[str, dict[str, Path]] = {}
+    for folder in ("lbptop", "curvature"):
+        for setting in sorted((base / "features" / folder).glob("*")):
+            files[f"{folder}/{setting.name}"] = {p.stem: p for p in setting.glob("*.npz")}
+    files["face2d"] = {p.stem: p for p in (base / "face2d").glob("*.npz")}
+    return files
+
+
+def inputs_of(results: Path) -> dict:
+    """What the rules give the learn functions: the sample sheet and the feature files."""
+    return {
+        "samples_tsv": Path(results) / DATASET / "samples.tsv",
+        "feature_files": files_of(results),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +287,7 @@ def test_experiments_from_config_reads_the_documented_yaml():
 def test_feature_matrix_skips_failure_markers_with_their_reason(results):
     samples = [f"{s}_{v}" for s in SUBJECTS for v in range(6)]
     features, kept, excluded = feature_matrix(
-        results, DATASET, samples, {"lbptop": {"setting": LBP, "grid": [2, 2], "overlap": 5}}
+        files_of(results), samples, {"lbptop": {"setting": LBP, "grid": [2, 2], "overlap": 5}}
     )
     assert kept == [s for s in samples if s != FACE2D_FAILED]
     assert excluded.to_dict("records") == [
@@ -291,10 +312,10 @@ def test_feature_matrices_open_each_file_once_for_every_variant(results, monkeyp
         return load_integral(path)
 
     monkeypatch.setattr(matrices_module, "load_integral", counting_load)
-    matrices = feature_matrices(results, DATASET, samples, [*variants, variants[0]])
+    matrices = feature_matrices(files_of(results), samples, [*variants, variants[0]])
     assert sorted(calls) == sorted(s + ".npz" for s in samples if s != FACE2D_FAILED)
     for variant, matrix in zip(variants, matrices, strict=False):
-        alone = feature_matrix(results, DATASET, samples, variant)
+        alone = feature_matrix(files_of(results), samples, variant)
         np.testing.assert_array_equal(matrix.features, alone[0])
         assert matrix.samples == alone[1]
     np.testing.assert_array_equal(matrices[-1].features, matrices[0].features)
@@ -303,8 +324,7 @@ def test_feature_matrices_open_each_file_once_for_every_variant(results, monkeyp
 def test_curvature_descriptors_and_rois(results):
     samples = ["s1_0", "s4_5", FACE2D_FAILED]
     si, hk, both, rois = feature_matrices(
-        results,
-        DATASET,
+        files_of(results),
         samples,
         [
             feature_spec({"curvature": {"setting": CURV, "descriptor": d}})
@@ -329,13 +349,13 @@ def test_non_finite_rows_are_excluded_and_ragged_rows_refused(tmp_path):
     np.savez_compressed(folder / "b.npz", ok=True, si=np.array([1, np.nan, 0, 0]), hk=np.ones(4))
     np.savez_compressed(folder / "c.npz", ok=True, si=np.ones(5), hk=np.ones(4))
     feature = {"curvature": {"setting": CURV, "descriptor": "si"}}
-    _, kept, excluded = feature_matrix(tmp_path, DATASET, ["a", "b"], feature)
+    _, kept, excluded = feature_matrix(files_of(tmp_path), ["a", "b"], feature)
     assert kept == ["a"]
     assert excluded.loc[0, "stage"] == "feature_matrix" and "NaN" in excluded.loc[0, "reason"]
     with pytest.raises(ValueError, match="different lengths"):
-        feature_matrix(tmp_path, DATASET, ["a", "c"], feature)
+        feature_matrix(files_of(tmp_path), ["a", "c"], feature)
     with pytest.raises(FileNotFoundError, match="missing"):
-        feature_matrix(tmp_path, DATASET, ["a", "zzz"], feature)
+        feature_matrix(files_of(tmp_path), ["a", "zzz"], feature)
 
 
 # ------------------------------------------------------------------------------- labels
@@ -360,7 +380,7 @@ def test_labels_exclude_macro_and_small_classes_with_reasons(results):
 
 
 def test_load_experiment_lists_every_exclusion(results):
-    data = load_experiment(results, spec())
+    data = load_experiment(spec(), **inputs_of(results))
     assert len(data.samples) == 23 and data.classes == CLASSES
     assert data.features.shape[0] == len(data.labels) == len(data.subjects) == 23
     reasons = data.excluded.set_index("sample")["stage"].to_dict()
@@ -377,14 +397,14 @@ def test_sweep_is_deterministic_and_equals_single_experiments(results):
         spec("c", svm={"kernel": "rbf", "C": 10.0}),  # same feature as a: one Gram per fold
         spec("d", scheme="emotion_dsme3d"),
     ]
-    first = run_sweep(results, specs)
-    second = run_sweep(results, specs[::-1], features_per_pass=1)
+    first = run_sweep(specs, **inputs_of(results))
+    second = run_sweep(specs[::-1], features_per_pass=1, **inputs_of(results))
     for name, run in first.items():
         assert set(run.predictions) == {"loso", "kfold"}
         for protocol, table in run.predictions.items():
             pd.testing.assert_frame_equal(table, second[name].predictions[protocol])
     assert first["a"].splits["loso"] is first["b"].splits["loso"]  # shared folds
-    data = load_experiment(results, specs[2])
+    data = load_experiment(specs[2], **inputs_of(results))
     alone = run_experiment(
         data.features, data.samples, pd.Series(data.subjects, index=data.samples)[::-1],
         data.labels, specs[2].svm, "kfold", seed=SEED, classes=data.classes, n_splits=3,
@@ -401,7 +421,7 @@ def test_a_feature_planted_in_the_test_fold_only_does_not_change_training(result
     the label in the test subject's samples must leave that fold's predictions exactly as a
     column of zeros does, when scaling and gamma are fitted on the training fold only. A
     scaling fitted on all samples (the leak) changes them: the positive control."""
-    data = load_experiment(results, spec())
+    data = load_experiment(spec(), **inputs_of(results))
     test_rows = np.array([s.startswith("s1_") for s in data.samples])
     codes = np.array([CLASSES.index(label) + 1.0 for label in data.labels])
     control = np.hstack([data.features, np.zeros((len(codes), 1))])
@@ -423,7 +443,10 @@ def test_a_feature_planted_in_the_test_fold_only_does_not_change_training(result
     clean = (control - control.mean(axis=0)) / np.where(control.std(axis=0) > 0, control.std(0), 1)
     params = SVMParams(kernel="linear", scaling="none")
     leak, honest = (
-        run_experiment(x, data.samples, subjects, labels, params, "loso", seed=SEED)
+        # Probabilities: the leak moves them even where it does not flip a vote.
+        run_experiment(
+            x, data.samples, subjects, labels, params, "loso", seed=SEED, decision="probability"
+        )
         for x in (leaky, clean)
     )
     fold = honest["subject"] == "s1"
@@ -437,7 +460,7 @@ def test_a_feature_planted_in_the_test_fold_only_does_not_change_training(result
 def test_fusion_inputs_use_the_common_samples_and_one_split(results):
     lbp = spec("lbp2d", protocols=["loso"])
     curv = spec("si3d", feature={"curvature": {"setting": CURV, "descriptor": "si"}})
-    inputs = fusion_inputs(results, lbp, curv, "loso")
+    inputs = fusion_inputs(lbp, curv, "loso", **inputs_of(results))
     assert len(inputs.samples) == 22
     assert FACE2D_FAILED not in inputs.samples and CURVATURE_FAILED not in inputs.samples
     stages = inputs.excluded.groupby("sample")["stage"].apply(list).to_dict()
@@ -450,20 +473,21 @@ def test_fusion_inputs_use_the_common_samples_and_one_split(results):
     fused = run_fusion(inputs, alpha_grid(0.25))
     pd.testing.assert_frame_equal(fused.outer2d, pred2d)
     assert fused.nested.alphas["a"].between(0, 1).all()
-    # Same kept samples in both modalities: the fusion's inputs are the experiments' own runs.
+    # Same kept samples in both modalities: the fusion's inputs are the experiments' own runs
+    # when these decide by probability, as fusion does.
     hk = spec("hk3d", feature={"curvature": {"setting": CURV, "descriptor": "hk"}})
-    same = fusion_inputs(results, curv, hk, "kfold")
-    runs = run_sweep(results, [curv, hk])
+    same = fusion_inputs(curv, hk, "kfold", **inputs_of(results))
+    runs = run_sweep([replace(e, decision="probability") for e in (curv, hk)], **inputs_of(results))
     pred_si, pred_hk = fusion_predictions(same)
     pd.testing.assert_frame_equal(pred_si, runs["si3d"].predictions["kfold"])
     pd.testing.assert_frame_equal(pred_hk, runs["hk3d"].predictions["kfold"])
     with pytest.raises(ValueError, match="class schemes differ"):
-        fusion_inputs(results, lbp, spec("x", scheme="three_class"), "loso")
+        fusion_inputs(lbp, spec("x", scheme="three_class"), "loso", **inputs_of(results))
 
 
 def test_experiment_with_one_class_left_is_refused(results):
     with pytest.raises(ValueError, match="needs two classes"):
-        run_sweep(results, [spec("lonely", min_class_size=9)])
+        run_sweep([spec("lonely", min_class_size=9)], **inputs_of(results))
 
 
 def test_spec_feature_kinds():

@@ -177,3 +177,122 @@ def test_config_parsing_and_input_checks() -> None:
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         cross_validate_svm(bad, samples, splits, SVMParams(), seed=0)
+
+
+# ------------------------------------------------------------------ vote vs probability
+
+
+def _fold_by_fold(features, samples, splits, params, seed, classes, probability):
+    """The computation written out plainly with scikit-learn, fold by fold: min-max scaling on
+    the training rows, the fold's own Gram product, ``SVC(kernel="precomputed")`` seeded with
+    ``derive_seed(seed, *fold key)``; Platt probabilities or LIBSVM's own ``predict``."""
+    import warnings
+
+    from sklearn.svm import SVC
+
+    from microexp.learn.protocols import derive_seed, folds
+
+    row = {s: k for k, s in enumerate(samples)}
+    x = features[[row[s] for s in splits["sample"]]]
+    y = splits["label"].map({c: k for k, c in enumerate(classes)}).to_numpy()
+    predicted = np.empty(len(splits), dtype=object)
+    probabilities = np.zeros((len(splits), len(classes)))
+    for fold in folds(splits):
+        train, test = x[fold.train], x[fold.test]
+        low = train.min(axis=0)
+        span = train.max(axis=0) - low
+        span[span == 0] = 1.0
+        train, test = (train - low) / span, (test - low) / span
+        model = SVC(
+            C=params.C,
+            kernel="precomputed",
+            probability=probability,
+            random_state=derive_seed(seed, *fold.key),
+            cache_size=500,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            model.fit(train @ train.T, y[fold.train])
+            if probability:
+                p = model.predict_proba(test @ train.T)
+                probabilities[np.ix_(fold.test, model.classes_)] = p
+                codes = probabilities[fold.test].argmax(axis=1)
+            else:
+                codes = model.predict(test @ train.T)
+        predicted[fold.test] = [classes[k] for k in codes]
+    return predicted, probabilities
+
+
+def test_probability_decision_is_the_platt_computation_bit_for_bit() -> None:
+    """``decision="probability"`` (fusion; classify version 1 for every experiment) is exactly
+    the fold-by-fold Platt computation: same predictions, same probabilities to the bit."""
+    samples, subjects, labels, features = problem(n_features=60)
+    params = SVMParams(kernel="linear", C=1.0, scaling="minmax")
+    for splits in (
+        loso_splits(samples, subjects, labels),
+        kfold_splits(samples, subjects, labels, seed=4, n_splits=4, n_repeats=2),
+    ):
+        table = cross_validate_svm(
+            features, samples, splits, params, seed=7, classes=CLASSES, decision="probability"
+        )
+        predicted, probabilities = _fold_by_fold(
+            features, samples, splits, params, 7, CLASSES, probability=True
+        )
+        assert table["predicted"].tolist() == predicted.tolist()
+        np.testing.assert_array_equal(table[probability_columns(CLASSES)], probabilities)
+
+
+def test_vote_decision_is_libsvm_predict() -> None:
+    """``decision="vote"`` predicts what LIBSVM's own ``predict`` (one-vs-one vote) does, and the
+    ``p_<class>`` columns are vote shares: k(k-1)/2 votes per row, summing to 1."""
+    samples, subjects, labels, features = problem(n_subjects=8, n_features=60, seed=3)
+    params = SVMParams(kernel="linear", C=1.0, scaling="minmax")
+    splits = kfold_splits(samples, subjects, labels, seed=4, n_splits=4, n_repeats=2)
+    table = cross_validate_svm(
+        features, samples, splits, params, seed=7, classes=CLASSES, decision="vote"
+    )
+    predicted, _ = _fold_by_fold(features, samples, splits, params, 7, CLASSES, probability=False)
+    assert table["predicted"].tolist() == predicted.tolist()
+    shares = table[probability_columns(CLASSES)].to_numpy()
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    np.testing.assert_allclose(shares * 3, np.round(shares * 3))  # 3 pairs among 3 classes
+
+
+def test_vote_shares_count_pairwise_wins() -> None:
+    from microexp.learn.svm import vote_shares
+
+    # 3 classes, pairs (0, 1), (0, 2), (1, 2); positive -> the pair's first class.
+    values = np.array([[1.0, 1.0, -1.0], [-1.0, 1.0, 1.0], [1.0, -1.0, 1.0]])
+    np.testing.assert_array_equal(
+        vote_shares(values, 3) * 3, [[2, 0, 1], [1, 2, 0], [1, 1, 1]]
+    )  # the tie (1, 1, 1) goes to class 0 by argmax, as LIBSVM's first maximum
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_shared_minmax_gram_equals_each_folds_own_product(nested: bool) -> None:
+    """The min-max Gram matrix of all rows, updated per fold, equals each fold's own product of
+    the fold-scaled features (to rounding), with ties at the extremes and constant features;
+    in a nested split the outer test rows are outside every inner training fold."""
+    from microexp.learn.protocols import folds
+    from microexp.learn.svm import _GramCache
+
+    samples, subjects, labels, features = problem(n_features=30)
+    features = np.round(features * 4) / 4  # ties at the minimum and maximum
+    features[:, 0] = 0.5  # constant
+    features[:6, 1] = 9.0  # one subject holds the maximum: its fold changes the range
+    splits = loso_splits(samples, subjects, labels)
+    if nested:
+        splits = nested_splits(splits, "loso", seed=0)
+    row = {s: k for k, s in enumerate(dict.fromkeys(splits["sample"]))}
+    x = features[[{s: k for k, s in enumerate(samples)}[s] for s in row]]
+    rows = splits["sample"].map(row).to_numpy()
+    cache = _GramCache(x, share_minmax=True)
+    cache._MAX_UPDATE_SHARE = 1.0  # always the update, never the fallback
+    for fold in folds(splits):
+        train, test = rows[fold.train], rows[fold.test]
+        shared = cache.fold(train, test, "minmax")
+        x_train, x_test = scale_features(x[train], x[test], "minmax")
+        np.testing.assert_allclose(shared.train, x_train @ x_train.T, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(shared.test, x_test @ x_train.T, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(shared.train_variance, x_train.var(), rtol=1e-12)
+        np.testing.assert_allclose(shared.test_sqnorm, (x_test**2).sum(axis=1), rtol=0, atol=1e-12)

@@ -1,27 +1,66 @@
 # Classification and fusion (docs/methods.md#svm; workflow/microexp/learn/): one job per config
 # entry of `experiments:` (classify_<entry>) and of `fusion:` (fusion_<entry>). A sweep's
 # experiments share one job, because they share its work: each feature file is read once, every grid /
-# overlap variant is evaluated on the same folds and SVM settings share Gram matrices.
+# overlap variant is evaluated on the same folds and SVM settings share Gram matrices. An entry
+# with `settings_per_job: n` runs in chunks of n experiments (classify_<entry>_chunk<k>, one job
+# each, for several cores or cluster nodes) and classify_<entry> merges the chunks' files into
+# the entry's, identical to the unchunked job's. The rules give the scripts every path.
 
 
-for _entry, _experiments in CLASSIFY_ENTRIES.items():
-    _dataset = _experiments[0].dataset
+CLASSIFY_JOBS = []  # (entry, data set, experiments, chunk k, rule-name / log suffix, outputs)
+for _entry, _chunks in CLASSIFY_CHUNKS.items():
+    _dataset = _chunks[0][0].dataset
+    _final = {
+        "scores": f"{RESULTS}/{_dataset}/scores/{_entry}.tsv",
+        "excluded": f"{RESULTS}/{_dataset}/scores/{_entry}.excluded.tsv",
+        "summary": f"{RESULTS}/{_dataset}/scores/{_entry}.json",
+    }
+    if len(_chunks) == 1:
+        CLASSIFY_JOBS.append((_entry, _dataset, _chunks[0], 0, "", _final))
+        continue
+    for _k, _experiments in enumerate(_chunks):
+        _outputs = chunk_outputs(_dataset, _entry, _k)
+        CLASSIFY_JOBS.append((_entry, _dataset, _experiments, _k, f"_chunk{_k}", _outputs))
+    _parts = [chunk_outputs(_dataset, _entry, k) for k in range(len(_chunks))]
 
     rule:
         name:
             f"classify_{rule_name(_entry)}"
         input:
+            scores=[part["scores"] for part in _parts],
+            excluded=[part["excluded"] for part in _parts],
+            summary=[part["summary"] for part in _parts],
+        output:
+            **_final,
+        log:
+            f"{LOGS}/{_dataset}/classify/{_entry}.log",
+        conda:
+            "../../envs/classify.yaml"
+        threads: 1
+        resources:
+            mem_mb=500,
+            runtime=5,
+        params:
+            entry=_entry,
+        script:
+            "../scripts/classify_merge.py"
+
+
+for _entry, _dataset, _experiments, _k, _suffix, _outputs in CLASSIFY_JOBS:
+
+    rule:
+        name:
+            f"classify_{rule_name(_entry)}{_suffix}"
+        input:
             samples=f"{RESULTS}/{_dataset}/samples.tsv",
             features=feature_files(_dataset, _experiments),
         output:
-            scores=f"{RESULTS}/{_dataset}/scores/{_entry}.tsv",
-            excluded=f"{RESULTS}/{_dataset}/scores/{_entry}.excluded.tsv",
-            summary=f"{RESULTS}/{_dataset}/scores/{_entry}.json",
+            **_outputs,
             predictions=prediction_files(_experiments),
         log:
-            f"{LOGS}/{_dataset}/classify/{_entry}.log",
+            f"{LOGS}/{_dataset}/classify/{_entry}{_suffix}.log",
         benchmark:
-            f"{BENCHMARKS}/{_dataset}/classify/{_entry}.tsv"
+            f"{BENCHMARKS}/{_dataset}/classify/{_entry}{_suffix}.tsv"
         conda:
             "../../envs/classify.yaml"
         threads: 1
@@ -29,8 +68,10 @@ for _entry, _experiments in CLASSIFY_ENTRIES.items():
             mem_mb=lambda wildcards, attempt: 2000 * attempt,
             runtime=60,
         params:
-            results=lambda wildcards, output: folder_above(output.scores, 2),
             entry=_entry,
+            chunk=_k,
+            feature_files=feature_file_map(_dataset, _experiments),
+            prediction_files=prediction_file_map(_experiments),
             fingerprint=fingerprint([e.as_config() for e in _experiments]),
             version=config["versions"]["classify"],
         script:
@@ -69,8 +110,8 @@ for _entry, _fusion in FUSION_ENTRIES.items():
             mem_mb=lambda wildcards, attempt: 2000 * attempt,
             runtime=60,
         params:
-            results=lambda wildcards, output: folder_above(output.scores, 2),
             entry=_entry,
+            feature_files=feature_file_map(_dataset, _fusion.experiments()),
             fingerprint=fingerprint(_fusion.as_config()),
             captions=Captions(f"{RESULTS}/figures/{_dataset}/fusion_{_entry}/captions.json"),
             version=config["versions"]["classify"],

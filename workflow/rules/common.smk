@@ -9,6 +9,7 @@ from snakemake.logging import logger
 
 from microexp.evaluate.plan import TABLE_SUFFIXES, planned_tables
 from microexp.learn.entries import (
+    classify_chunks,
     classify_entries,
     entries_needing_depth,
     feature_settings,
@@ -200,8 +201,12 @@ FUSION_ENTRIES = fusion_entries(config)
 # 3D stages, curvature and fusion entries are skipped, said once per data set in the log.
 DATASETS_2D = frozenset(n for n, d in config["datasets"].items() if not has_depth(d))
 SKIPPED_FOR_DEPTH = entries_needing_depth(CLASSIFY_ENTRIES, FUSION_ENTRIES, DATASETS_2D)
+# Each classify entry's experiments in chunks of `settings_per_job` (one job each; one chunk
+# when the entry has no such key).
+CLASSIFY_CHUNKS = classify_chunks(config)
 for _entry in [e for entries in SKIPPED_FOR_DEPTH.values() for e in entries]:
     CLASSIFY_ENTRIES.pop(_entry, None)
+    CLASSIFY_CHUNKS.pop(_entry, None)
     FUSION_ENTRIES.pop(_entry, None)
 for _dataset in sorted(DATASETS_2D):
     _skipped = SKIPPED_FOR_DEPTH.get(_dataset, [])
@@ -303,26 +308,40 @@ def face_targets() -> list[str]:
 
 
 # --- classification and fusion (classify.smk) ----------------------------------------------
-def feature_files(dataset: str, experiments) -> list[str]:
-    """Every per-sample file the experiments read (feature files; face2d for the ROIs)."""
-    files = []
-    for source in dict.fromkeys(e.feature.source for e in experiments):
-        folder, name = source
-        files += expand(
-            f"{RESULTS}/{dataset}/features/{folder}/{name}/{{sample}}.npz",
-            sample=samples_of(dataset),
-        )
+def feature_file_map(dataset: str, experiments) -> dict[str, dict[str, str]]:
+    """The files the experiments read, as microexp.learn.matrices takes them: source key
+    (`lbptop/<setting>`, `curvature/<setting>`; `face2d` for the ROIs) -> sample -> file."""
+    files = {}
+    for folder, name in dict.fromkeys(e.feature.source for e in experiments):
+        files[f"{folder}/{name}"] = {
+            s: f"{RESULTS}/{dataset}/features/{folder}/{name}/{s}.npz" for s in samples_of(dataset)
+        }
     if any(e.feature.kind == "lbptop_rois" for e in experiments):
-        files += expand(f"{RESULTS}/{dataset}/face2d/{{sample}}.npz", sample=samples_of(dataset))
+        files["face2d"] = {s: f"{RESULTS}/{dataset}/face2d/{s}.npz" for s in samples_of(dataset)}
     return files
 
 
-def prediction_files(experiments) -> list[str]:
-    return [
-        f"{RESULTS}/{e.dataset}/predictions/{e.name}/{protocol}.parquet"
+def feature_files(dataset: str, experiments) -> list[str]:
+    """Every per-sample file the experiments read (feature files; face2d for the ROIs)."""
+    return [f for files in feature_file_map(dataset, experiments).values() for f in files.values()]
+
+
+def prediction_file_map(experiments) -> dict[str, dict[str, str]]:
+    """experiment -> protocol -> its out-of-fold prediction file."""
+    return {
+        e.name: {p: f"{RESULTS}/{e.dataset}/predictions/{e.name}/{p}.parquet" for p in e.protocols}
         for e in experiments
-        for protocol in e.protocols
-    ]
+    }
+
+
+def prediction_files(experiments) -> list[str]:
+    return [f for files in prediction_file_map(experiments).values() for f in files.values()]
+
+
+def chunk_outputs(dataset: str, entry: str, k: int) -> dict[str, str]:
+    """A chunk's scores, excluded samples and summary (merged into the entry's own)."""
+    base = f"{RESULTS}/{dataset}/scores/chunks/{entry}/{k}"
+    return {"scores": f"{base}.tsv", "excluded": f"{base}.excluded.tsv", "summary": f"{base}.json"}
 
 
 def classify_targets() -> list[str]:
@@ -343,11 +362,17 @@ def entry_outputs(dataset: str, entry: str, suffix: str) -> str:
     return f"{RESULTS}/{dataset}/scores/{entry}{suffix}"
 
 
-def paper_table_inputs(wildcards) -> dict[str, list[str]]:
+def table_experiments(wildcards) -> list:
+    """The experiments whose scores fill a paper table."""
     plan = table_plan(wildcards)
-    experiments = [
+    return [
         e for entry in plan.entries for e in CLASSIFY_ENTRIES.get(entry, []) if e.kind == plan.kind
     ]
+
+
+def paper_table_inputs(wildcards) -> dict[str, list[str]]:
+    plan = table_plan(wildcards)
+    experiments = table_experiments(wildcards)
     return {
         "scores": [entry_outputs(plan.dataset, e, ".tsv") for e in plan.entries],
         "summaries": [entry_outputs(plan.dataset, e, ".json") for e in plan.entries],

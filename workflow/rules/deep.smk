@@ -34,7 +34,6 @@ rule table12:
         seed=config["seed"],
         layout=lambda wildcards: config["datasets"][wildcards.dataset]["layout"],
         failures=lambda wildcards: f"{RESULTS}/{wildcards.dataset}/failures",
-        results=lambda wildcards, output: folder_above(output.scores, 2),
         version=config["versions"]["deep"],
     script:
         "../scripts/table12.py"

@@ -37,7 +37,7 @@ rule paper_table:
         mem_mb=1500,
         runtime=10,
     params:
-        results=lambda wildcards, output: folder_above(output.tsv, 2),
+        prediction_files=lambda wildcards: prediction_file_map(table_experiments(wildcards)),
         plan=table_plan,
         layout=lambda wildcards: config["datasets"][wildcards.dataset]["layout"],
         failures=lambda wildcards: f"{RESULTS}/{wildcards.dataset}/failures",

@@ -10,8 +10,9 @@ from microexp.runlog import rule_logger
 log = rule_logger(snakemake.log[0])
 entry = fusion_entries(snakemake.config)[snakemake.params.entry]
 scores, runs = run_fusion_entry(
-    snakemake.params.results,  # the results/ root: learn reads the features below it
     entry,
+    samples_tsv=snakemake.input.samples,
+    feature_files=snakemake.params.feature_files,
     out_dir=snakemake.output.runs,
     scores_path=snakemake.output.scores,
     excluded_path=snakemake.output.excluded,

@@ -29,7 +29,7 @@ context = table_context(
 table = build_table(plan, scores, context)
 write_table_files(table, Path(snakemake.output.tsv).with_suffix(""))
 captions = write_table_figures(
-    plan, table, scores, snakemake.params.results, snakemake.output.figures
+    plan, table, scores, snakemake.params.prediction_files, snakemake.output.figures
 )
 captions["table"] = table_caption(table)
 write_captions(Path(snakemake.output.figures) / "captions.json", captions)

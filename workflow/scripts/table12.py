@@ -18,7 +18,6 @@ from microexp.runlog import rule_logger
 log = rule_logger(snakemake.log[0])
 entry = snakemake.params.entry
 dataset = snakemake.wildcards.dataset
-results = snakemake.params.results
 
 # Samples with flow inputs (failure markers are excluded with their record).
 inputs, clips, with_flow = {}, {}, []
@@ -32,8 +31,12 @@ for path in snakemake.input.flow:
     with_flow.append(sample)
 setting = curvature_setting(entry["curvature"]["setting"])
 descriptors = list(entry["curvature"]["descriptors"])
+# The rule's curvature inputs, one file per sample named by the sample (as the flow files).
+curvature_files = {
+    f"curvature/{setting.name}": {Path(p).stem: p for p in snakemake.input.curvature}
+}
 matrices = feature_matrices(
-    results, dataset, with_flow, [CurvatureFeature(setting, d) for d in descriptors]
+    curvature_files, with_flow, [CurvatureFeature(setting, d) for d in descriptors]
 )
 usable = [s for s in with_flow if all(s in set(m.samples) for m in matrices)]
 known = {**DEFAULT_CLASS_SCHEMES, **(snakemake.params.schemes or {})}

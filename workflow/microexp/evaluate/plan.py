@@ -37,7 +37,7 @@ from microexp.evaluate.formatting import (
     to_tsv,
 )
 from microexp.evaluate.wording import BLOCK_TABLE_NUMBERS, DSME3D_CLASSIFICATIONS
-from microexp.learn.entries import FusionEntry, prediction_path
+from microexp.learn.entries import FusionEntry
 from microexp.learn.specs import ExperimentSpec
 
 __all__ = [
@@ -169,9 +169,7 @@ def read_scores(paths: Sequence[str | Path]) -> pd.DataFrame:
     return scores
 
 
-def build_table(
-    plan: TablePlan, scores: pd.DataFrame, context: TableContext
-) -> PaperTable:
+def build_table(plan: TablePlan, scores: pd.DataFrame, context: TableContext) -> PaperTable:
     """The plan's PaperTable from a data set's scores (rows of other entries are ignored)."""
     mine = scores[scores["entry"].isin(list(plan.entries))]
     labels = plan.scheme_labels()
@@ -187,9 +185,7 @@ def build_table(
             scheme=plan.schemes[0],
         )
     if plan.kind == "lbp_variant":
-        return casme2_table5(
-            mine, context, scheme=plan.schemes[0], protocol=plan.protocols[0]
-        )
+        return casme2_table5(mine, context, scheme=plan.schemes[0], protocol=plan.protocols[0])
     if plan.kind == "fusion":
         return dsme3d_table11(mine, context, schemes=labels, protocols=plan.protocols)
     raise ValueError(f"no table layout for kind {plan.kind!r}")
@@ -234,12 +230,13 @@ def write_table_figures(
     plan: TablePlan,
     table: PaperTable,
     scores: pd.DataFrame,
-    results_dir: str | Path,
+    prediction_files: Mapping[str, Mapping[str, str | Path]],
     folder: str | Path,
 ) -> dict[str, str]:
     """The table's pictures under ``folder`` (one PNG per name) and their RST captions by name:
     a heatmap of the values (grid x overlap, or radii per column) and the confusion matrix of
-    the table's best setting. Table 11's pictures are drawn by its fusion jobs."""
+    the table's best setting, read from ``prediction_files[experiment][protocol]`` (the rule's
+    inputs). Table 11's pictures are drawn by its fusion jobs."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     captions: dict[str, str] = {}
@@ -252,7 +249,7 @@ def write_table_figures(
     if plan.kind != "fusion":
         best = _best_experiment(plan, scores)
         if best is not None:
-            path = prediction_path(results_dir, plan.dataset, best["experiment"], best["protocol"])
+            path = prediction_files[str(best["experiment"])][str(best["protocol"])]
             predictions = pd.read_parquet(path)
             n_folds = int(predictions.groupby("repeat")["fold"].nunique().max())
             n_repeats = int(predictions["repeat"].nunique())

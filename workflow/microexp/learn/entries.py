@@ -2,12 +2,15 @@
 
 ``config["experiments"]`` holds classification entries: one experiment or a sweep each
 (experiments.py); an entry is one job of the ``classify_<entry>`` rule, so the work a sweep shares
-(feature files opened once, splits and Gram matrices shared) stays inside one job.
+(feature files opened once, splits and Gram matrices shared) stays inside one job. An entry with
+``settings_per_job: n`` is split into chunks of n experiments (`classify_chunks`), one job each
+(``classify_<entry>_chunk<k>``), and a merge job (`merge_entry_chunks`) writes the entry's
+files exactly as one job would have: experiments do not depend on each other's presence.
 ``config["fusion"]`` holds fusion entries (`FusionEntry`): LBP-TOP fused with each curvature
 descriptor, per class scheme and protocol, with the oracle a and the nested a (DSME-3D Table 11,
 Eq. 13); one job of ``fusion_<entry>`` each.
 
-Files (docs/data-contracts.md):
+Files (docs/data-contracts.md; the rules give every path, this module derives none):
 
 - ``results/{dataset}/predictions/{experiment}/{protocol}.parquet``: out-of-fold predictions,
   one row per (repeat, sample): sample, subject, repeat, fold, label, predicted, p_<class>...
@@ -15,6 +18,8 @@ Files (docs/data-contracts.md):
   (microexp.evaluate.tables schema, plus ``experiment`` and ``entry``);
 - ``results/{dataset}/scores/{entry}.excluded.tsv``: experiment, sample, stage, reason for
   every sample an experiment left out;
+- ``results/{dataset}/scores/chunks/{entry}/{k}.tsv`` (``.excluded.tsv``, ``.json``): the same
+  three files of chunk k of a chunked entry;
 - ``results/{dataset}/fusion/{entry}/{scheme}/{protocol}/``: the 2D and 3D predictions on the
   fusion's common samples (``lbptop.parquet``, ``<descriptor>.parquet``), the fused predictions
   (``<descriptor>.oracle.parquet``, ``<descriptor>.nested.parquet``), the weights chosen
@@ -36,6 +41,7 @@ import pandas as pd
 from microexp.features.sample import CurvatureSetting, LbptopSetting
 from microexp.learn.experiments import fusion_inputs, run_fusion, run_sweep
 from microexp.learn.fusion import NestedFusionRun, alpha_grid
+from microexp.learn.matrices import FeatureFiles
 from microexp.learn.scores import fusion_scores, setting_scores
 from microexp.learn.specs import (
     CURVATURE_DESCRIPTORS,
@@ -47,14 +53,14 @@ from microexp.learn.specs import (
 
 __all__ = [
     "FusionEntry",
+    "classify_chunks",
     "classify_entries",
     "descriptor_label",
     "entries_needing_depth",
     "feature_settings",
-    "fusion_dir",
     "fusion_entries",
     "lbptop_batches",
-    "prediction_path",
+    "merge_entry_chunks",
     "run_classify_entry",
     "run_fusion_entry",
 ]
@@ -79,16 +85,6 @@ _FUSION_KEYS = {
 }
 
 
-def prediction_path(results_dir: str | Path, dataset: str, experiment: str, protocol: str) -> Path:
-    """``results/{dataset}/predictions/{experiment}/{protocol}.parquet``"""
-    return Path(results_dir) / dataset / "predictions" / experiment / f"{protocol}.parquet"
-
-
-def fusion_dir(results_dir: str | Path, dataset: str, entry: str) -> Path:
-    """``results/{dataset}/fusion/{entry}``"""
-    return Path(results_dir) / dataset / "fusion" / entry
-
-
 def descriptor_label(descriptor: str) -> str:
     """A descriptor in a file name: ``si+hk`` -> ``si-hk``."""
     return descriptor.replace("+", "-")
@@ -101,6 +97,7 @@ def classify_entries(config: Mapping[str, Any]) -> dict[str, list[ExperimentSpec
     result: dict[str, list[ExperimentSpec]] = {}
     seen: dict[str, str] = {}
     for entry, spec in (config.get("experiments") or {}).items():
+        spec = {k: v for k, v in spec.items() if k != "settings_per_job"}
         experiments = list(
             experiments_from_config({entry: spec}, schemes=schemes, seed=config["seed"]).values()
         )
@@ -116,6 +113,20 @@ def classify_entries(config: Mapping[str, Any]) -> dict[str, list[ExperimentSpec
             seen[experiment.name] = entry
         result[entry] = experiments
     return result
+
+
+def classify_chunks(config: Mapping[str, Any]) -> dict[str, list[list[ExperimentSpec]]]:
+    """Entry -> its experiments in chunks (config order), one job each: an entry's
+    ``settings_per_job: n`` cuts it into consecutive chunks of n experiments; without it (or
+    with no more than n experiments) the entry is one chunk."""
+    chunks: dict[str, list[list[ExperimentSpec]]] = {}
+    for entry, experiments in classify_entries(config).items():
+        size = (config["experiments"][entry] or {}).get("settings_per_job")
+        if size is not None and (isinstance(size, bool) or int(size) != size or size < 1):
+            raise ValueError(f"experiment entry {entry!r}: settings_per_job must be >= 1")
+        size = int(size) if size else len(experiments)
+        chunks[entry] = [experiments[k : k + size] for k in range(0, len(experiments), size)]
+    return chunks
 
 
 def _check_dataset(config: Mapping[str, Any], what: str, dataset: str) -> None:
@@ -161,6 +172,7 @@ class FusionEntry:
             "expression_types": spec.get("expression_types", list(DEFAULT_EXPRESSION_TYPES)),
             "protocols": spec.get("protocols", ["loso"]),
             "kind": "fusion",
+            "decision": "probability",  # Eq. 13 fuses class probabilities
         }
         for key in ("min_class_size", "kfold", "seed"):
             if key in spec:
@@ -326,25 +338,26 @@ def _label_summary(report: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_classify_entry(
-    results_dir: str | Path,
     entry: str,
     experiments: Sequence[ExperimentSpec],
     *,
+    samples_tsv: str | Path | pd.DataFrame,
+    feature_files: FeatureFiles,
+    prediction_files: Mapping[str, Mapping[str, str | Path]],
     scores_path: str | Path,
     excluded_path: str | Path,
     summary_path: str | Path,
 ) -> pd.DataFrame:
-    """Run an entry's experiments (``run_sweep``: shared feature reads, splits and Gram
-    matrices), write every prediction table, the scores, the excluded samples and a summary of
-    each experiment's classes; returns the scores."""
-    runs = run_sweep(results_dir, experiments)
+    """Run an entry's (or one chunk's) experiments (``run_sweep``: shared feature reads, splits
+    and Gram matrices), write every prediction table to ``prediction_files[experiment]
+    [protocol]``, the scores, the excluded samples and a summary of each experiment's classes;
+    returns the scores. ``feature_files``: source key -> sample -> file (matrices.py)."""
+    runs = run_sweep(experiments, samples_tsv=samples_tsv, feature_files=feature_files)
     scores, excluded, summary = [], [], {}
     for spec in experiments:
         run = runs[spec.name]
         for protocol, predictions in run.predictions.items():
-            _write_parquet(
-                predictions, prediction_path(results_dir, spec.dataset, spec.name, protocol)
-            )
+            _write_parquet(predictions, Path(prediction_files[spec.name][protocol]))
             scores.append(
                 setting_scores(
                     predictions,
@@ -359,6 +372,45 @@ def run_classify_entry(
         excluded.append(_excluded_rows(spec.name, spec.scheme.name, run.excluded))
         summary[spec.name] = _label_summary(run.label_report)
     return _write_entry_tables(scores, excluded, summary, scores_path, excluded_path, summary_path)
+
+
+def merge_entry_chunks(
+    chunk_scores: Sequence[str | Path],
+    chunk_excluded: Sequence[str | Path],
+    chunk_summaries: Sequence[str | Path],
+    *,
+    scores_path: str | Path,
+    excluded_path: str | Path,
+    summary_path: str | Path,
+) -> int:
+    """Join the chunks' files (in chunk order) into the entry's three files, byte for byte what
+    one job writes: each TSV's header once, then every chunk's rows as written; the summaries'
+    keys merged (the JSON is written with sorted keys). Chunks whose headers differ are a
+    configuration error. Returns the number of scores rows."""
+    rows = 0
+    for sources, target in ((chunk_scores, scores_path), (chunk_excluded, excluded_path)):
+        header, lines = None, []
+        for source in sources:
+            text = Path(source).read_text().splitlines(keepends=True)
+            if not text:
+                raise ValueError(f"{source}: empty chunk file (no header)")
+            if header is not None and text[0] != header:
+                raise ValueError(f"{source}: columns differ from the first chunk's")
+            header = text[0]
+            lines += text[1:]
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        Path(target).write_text("".join([header or "", *lines]))
+        if target == scores_path:
+            rows = len(lines)
+    summary: dict[str, Any] = {}
+    for source in chunk_summaries:
+        part = json.loads(Path(source).read_text())
+        twice = set(part) & set(summary)
+        if twice:
+            raise ValueError(f"{source}: experiments {sorted(twice)} are in two chunks")
+        summary.update(part)
+    Path(summary_path).write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    return rows
 
 
 def _write_entry_tables(
@@ -399,9 +451,10 @@ def _write_fusion_files(run: NestedFusionRun, folder: Path, descriptor: str) -> 
 
 
 def run_fusion_entry(
-    results_dir: str | Path,
     entry: FusionEntry,
     *,
+    samples_tsv: str | Path | pd.DataFrame,
+    feature_files: FeatureFiles,
     out_dir: str | Path,
     scores_path: str | Path,
     excluded_path: str | Path,
@@ -425,7 +478,13 @@ def run_fusion_entry(
                 log.info(
                     "fusion %s: %s, %s, LBP-TOP + %s", entry.name, scheme, protocol, descriptor
                 )
-                inputs = fusion_inputs(results_dir, spec2d, spec3d, protocol)
+                inputs = fusion_inputs(
+                    spec2d,
+                    spec3d,
+                    protocol,
+                    samples_tsv=samples_tsv,
+                    feature_files=feature_files,
+                )
                 run = run_fusion(
                     inputs,
                     entry.alphas,

@@ -10,6 +10,8 @@ overlap variants of a code setting, all three curvature descriptors); ``run_swee
 splits once per (samples, labels, protocol, seed) and hands experiments that differ only in the
 SVM setting to ``cross_validate_svm_sweep`` together, which shares each fold's Gram matrices.
 Scaling, gamma, the SVM and its Platt sigmoids are fitted inside each training fold (svm.py).
+An experiment decides by LIBSVM's vote unless it says ``decision: probability``; fusion always
+uses probabilities (Eq. 13 fuses them).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import pandas as pd
 from microexp.learn.fusion import NestedFusionRun, nested_fusion_cv
 from microexp.learn.matrices import (
     ExperimentData,
+    FeatureFiles,
     FeatureMatrix,
     excluded_records,
     excluded_table,
@@ -34,7 +37,6 @@ from microexp.learn.matrices import (
     experiment_labels,
     feature_matrices,
     sample_sheet,
-    sample_sheet_path,
     select_expression_types,
 )
 from microexp.learn.protocols import PROTOCOLS, make_splits
@@ -89,12 +91,14 @@ def run_experiment(
     n_repeats: int = 10,
     splits: pd.DataFrame | None = None,
     precompute: bool = True,
+    decision: str = "vote",
 ) -> pd.DataFrame:
     """Out-of-fold predictions of one experiment under one protocol (docs/methods.md#protocols).
 
     ``make_splits`` (unless ``splits`` is given) then ``cross_validate_svm``: rows of
     ``features`` follow ``samples``; ``subjects`` and ``labels`` follow ``samples`` too, or are
-    Series indexed by sample. ``classes`` fixes the ``p_<class>`` order (the scheme's).
+    Series indexed by sample. ``classes`` fixes the ``p_<class>`` order (the scheme's);
+    ``decision`` as an experiment's (``vote`` by default, svm.py).
     """
     samples = [str(s) for s in samples]
     subjects = _aligned(subjects, samples, "subjects")
@@ -104,7 +108,14 @@ def run_experiment(
             protocol, samples, subjects, labels, seed=seed, n_splits=n_splits, n_repeats=n_repeats
         )
     return cross_validate_svm(
-        features, samples, splits, svm_params, seed=seed, classes=classes, precompute=precompute
+        features,
+        samples,
+        splits,
+        svm_params,
+        seed=seed,
+        classes=classes,
+        precompute=precompute,
+        decision=decision,
     )
 
 
@@ -132,40 +143,36 @@ def _check_usable(spec: ExperimentSpec, data: ExperimentData) -> None:
 
 
 def run_sweep(
-    results_dir: str | Path,
     experiments: Sequence[ExperimentSpec],
     *,
-    samples_tsv: str | Path | pd.DataFrame | None = None,
+    samples_tsv: str | Path | pd.DataFrame,
+    feature_files: FeatureFiles,
     features_per_pass: int | None = None,
     precompute: bool = True,
 ) -> dict[str, ExperimentRun]:
     """Run many experiments of one data set, sharing what they have in common (docs/tables.md).
 
-    Per data set, the sample sheet is read once and the distinct features are loaded by
-    ``feature_matrices`` (each file opened once per pass; ``features_per_pass`` bounds how
-    many feature matrices are held at once, at the price of re-opening files per pass). Splits
-    are built once per (samples, labels, protocol, seed, k-fold sizes), so every grid / overlap
-    variant of a setting is evaluated on the same folds; experiments that differ only in the
-    SVM setting go through one ``cross_validate_svm_sweep`` (shared Gram matrices). Results
-    are identical to running each experiment alone (``run_experiment``). ``samples_tsv``
-    defaults to ``results/{dataset}/samples.tsv``. Returns the runs by experiment name.
+    The sample sheet ``samples_tsv`` is read once and the distinct features are loaded by
+    ``feature_matrices`` from ``feature_files`` (source key -> sample -> file, matrices.py; each
+    file opened once per pass; ``features_per_pass`` bounds how many feature matrices are held
+    at once, at the price of re-opening files per pass). Splits are built once per (samples,
+    labels, protocol, seed, k-fold sizes), so every grid / overlap variant of a setting is
+    evaluated on the same folds; experiments that differ only in the SVM setting go through one
+    ``cross_validate_svm_sweep`` (shared Gram matrices). Results are identical to running each
+    experiment alone (``run_experiment``), so any split of a sweep into parts gives the same
+    predictions. Returns the runs by experiment name.
     """
     check_unique_names([e.name for e in experiments])
-    runs: dict[str, ExperimentRun] = {}
-    for dataset in dict.fromkeys(e.dataset for e in experiments):
-        members = [e for e in experiments if e.dataset == dataset]
-        sheet = sample_sheet(sample_sheet_path(results_dir, dataset, samples_tsv)).reset_index(
-            drop=True
-        )
-        runs.update(
-            _run_dataset(results_dir, dataset, sheet, members, features_per_pass, precompute)
-        )
+    datasets = list(dict.fromkeys(e.dataset for e in experiments))
+    if len(datasets) != 1:
+        raise ValueError(f"run_sweep runs the experiments of one data set, got {datasets}")
+    sheet = sample_sheet(samples_tsv).reset_index(drop=True)
+    runs = _run_dataset(feature_files, sheet, experiments, features_per_pass, precompute)
     return {e.name: runs[e.name] for e in experiments}
 
 
 def _run_dataset(
-    results_dir: str | Path,
-    dataset: str,
+    feature_files: FeatureFiles,
     sheet: pd.DataFrame,
     experiments: Sequence[ExperimentSpec],
     features_per_pass: int | None,
@@ -184,7 +191,7 @@ def _run_dataset(
     runs: dict[str, ExperimentRun] = {}
     for start in range(0, len(distinct), per_pass):
         chunk = distinct[start : start + per_pass]
-        matrices = feature_matrices(results_dir, dataset, candidates, chunk)
+        matrices = feature_matrices(feature_files, candidates, chunk)
         for k, feature in enumerate(chunk):
             matrix, matrices[k] = matrices[k], None  # release each matrix once it is used
             users = [e for e in experiments if e.feature == feature]
@@ -233,8 +240,8 @@ def _run_feature(
                     n_repeats=spec.kfold_repeats,
                 )
             runs[spec.name].splits[protocol] = split_cache[split_key]
-            groups.setdefault((key, split_key), []).append(spec)
-    for (key, split_key), members in groups.items():
+            groups.setdefault((key, split_key, spec.decision), []).append(spec)
+    for (key, split_key, decision), members in groups.items():
         data = data_cache[key]
         protocol = split_key[0]
         tables = cross_validate_svm_sweep(
@@ -245,6 +252,7 @@ def _run_feature(
             seed=members[0].seed,
             classes=data.classes,
             precompute=precompute,
+            decision=decision,
         )
         for spec, table in zip(members, tables, strict=True):
             runs[spec.name].predictions[protocol] = table
@@ -280,12 +288,12 @@ class FusionInputs:
 
 
 def fusion_inputs(
-    results_dir: str | Path,
     spec2d: ExperimentSpec,
     spec3d: ExperimentSpec,
     protocol: str,
     *,
-    samples_tsv: str | Path | pd.DataFrame | None = None,
+    samples_tsv: str | Path | pd.DataFrame,
+    feature_files: FeatureFiles,
 ) -> FusionInputs:
     """The 2D and 3D feature matrices of two experiments on their common samples, and one split.
 
@@ -306,12 +314,9 @@ def fusion_inputs(
         raise ValueError(f"fusion of {spec2d.name} and {spec3d.name}: class schemes differ")
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
-    path = sample_sheet_path(results_dir, spec2d.dataset, samples_tsv)
-    sheet = sample_sheet(path).reset_index(drop=True)
+    sheet = sample_sheet(samples_tsv).reset_index(drop=True)
     typed, type_excluded = select_expression_types(sheet, spec2d.expression_types)
-    matrix2d, matrix3d = feature_matrices(
-        results_dir, spec2d.dataset, typed, [spec2d.feature, spec3d.feature]
-    )
+    matrix2d, matrix3d = feature_matrices(feature_files, typed, [spec2d.feature, spec3d.feature])
     both = set(matrix3d.samples)
     common = [s for s in matrix2d.samples if s in both]
     labels, subjects, report = experiment_labels(

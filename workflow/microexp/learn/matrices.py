@@ -8,6 +8,11 @@ have features, so ``min_class_size`` counts usable samples (stage ``class_scheme
 
 ``feature_matrices`` opens each per-sample file once for every feature read from it (all grid /
 overlap variants of a code setting, all three curvature descriptors).
+
+Paths come from the caller (the rules own the ``results/`` layout, docs/layout.md): a
+`FeatureFiles` mapping, source key -> sample -> file, where a source key is
+``lbptop/<setting>`` or ``curvature/<setting>`` (``source_key``) and ``face2d`` holds the face2d
+files the ROIs are placed from.
 """
 
 from __future__ import annotations
@@ -42,15 +47,20 @@ from microexp.learn.specs import (
 
 __all__ = [
     "EXCLUDED_COLUMNS",
+    "FACE2D",
     "ExperimentData",
+    "FeatureFiles",
     "FeatureMatrix",
     "experiment_labels",
     "feature_matrices",
     "feature_matrix",
-    "feature_paths",
     "load_experiment",
     "select_expression_types",
+    "source_key",
 ]
+
+FACE2D = "face2d"
+FeatureFiles = Mapping[str, Mapping[str, "str | Path"]]
 
 
 def sample_sheet(samples_tsv: str | Path | pd.DataFrame) -> pd.DataFrame:
@@ -147,24 +157,21 @@ class FeatureMatrix(NamedTuple):
     excluded: pd.DataFrame
 
 
-def _source_path(results_dir: str | Path, dataset: str, source: tuple[str, str], sample: str):
+def source_key(source: tuple[str, str]) -> str:
+    """A feature's key in `FeatureFiles`: ``lbptop/<setting>`` or ``curvature/<setting>``."""
     folder, setting = source
-    return Path(results_dir) / dataset / "features" / folder / setting / f"{sample}.npz"
+    return f"{folder}/{setting}"
 
 
-def _face2d_path(results_dir: str | Path, dataset: str, sample: str) -> Path:
-    return Path(results_dir) / dataset / "face2d" / f"{sample}.npz"
-
-
-def feature_paths(
-    results_dir: str | Path, dataset: str, samples: Sequence[str], feature: FeatureSpec
-) -> list[Path]:
-    """Every per-sample file a feature reads (a rule's inputs): the feature setting's file and,
-    for the ROIs, the face2d file whose first-frame landmarks place them."""
-    paths = [_source_path(results_dir, dataset, feature.source, s) for s in samples]
-    if isinstance(feature, LbptopRois):
-        paths += [_face2d_path(results_dir, dataset, s) for s in samples]
-    return paths
+def _file(files: FeatureFiles, key: str, sample: str) -> Path:
+    try:
+        return Path(files[key][sample])
+    except KeyError:
+        # A workflow bug (the rule did not pass the file), not a bad sample.
+        raise FileNotFoundError(
+            f"{key} file of sample {sample!r}: missing from the files given; is its feature "
+            "setting in config?"
+        ) from None
 
 
 def _failure(path: Path) -> FailureRecord | None:
@@ -175,7 +182,7 @@ def _failure(path: Path) -> FailureRecord | None:
 
 
 def _lbptop_vectors(
-    integral: IntegralHistograms, members: Sequence[FeatureSpec], face2d: Path
+    integral: IntegralHistograms, members: Sequence[FeatureSpec], face2d: Path | None
 ) -> list[np.ndarray]:
     """Every member's vector from one loaded integral: block variants batched per grid."""
     overlaps: dict[tuple[int, int], list[int]] = {}
@@ -209,14 +216,14 @@ def _curvature_vectors(path: Path, members: Sequence[FeatureSpec]) -> list[np.nd
 
 
 def feature_matrices(
-    results_dir: str | Path,
-    dataset: str,
+    files: FeatureFiles,
     samples: Sequence[str],
     features: Sequence[FeatureSpec],
     *,
     dtype: type = np.float64,
 ) -> list[FeatureMatrix]:
-    """One FeatureMatrix per feature (same order), opening each per-sample file once.
+    """One FeatureMatrix per feature (same order), opening each per-sample file once; ``files``:
+    source key -> sample -> file (module docstring).
 
     Features reading the same file (every grid / overlap / ROI variant of an LBP-TOP setting,
     every descriptor of a curvature setting) are computed from one load: the 231 DSME-3D
@@ -236,10 +243,11 @@ def feature_matrices(
     excluded: list[list[tuple[str, str, str]]] = [[] for _ in features]
     for sample in (str(s) for s in samples):
         for source, members in groups.items():
-            path = _source_path(results_dir, dataset, source, sample)
-            face2d = _face2d_path(results_dir, dataset, sample)
+            path = _file(files, source_key(source), sample)
+            rois = any(isinstance(features[m], LbptopRois) for m in members)
+            face2d = _file(files, FACE2D, sample) if rois else None
             failure = _failure(path)
-            if failure is None and any(isinstance(features[m], LbptopRois) for m in members):
+            if failure is None and face2d is not None:
                 failure = _failure(face2d)
             if failure is not None:
                 for m in members:
@@ -279,14 +287,13 @@ def _stack(rows: list[np.ndarray], samples: list[str], feature: FeatureSpec) -> 
 
 
 def feature_matrix(
-    results_dir: str | Path,
-    dataset: str,
+    files: FeatureFiles,
     samples: Sequence[str],
     feature: FeatureSpec | Mapping[str, Any],
 ) -> tuple[np.ndarray, list[str], pd.DataFrame]:
     """(X, kept samples, excluded: sample, stage, reason) of one feature; see
     ``feature_matrices``."""
-    return tuple(feature_matrices(results_dir, dataset, samples, [feature_spec(feature)])[0])
+    return tuple(feature_matrices(files, samples, [feature_spec(feature)])[0])
 
 
 @dataclass
@@ -300,10 +307,6 @@ class ExperimentData:
     classes: list[str]
     excluded: pd.DataFrame
     label_report: dict[str, Any]
-
-
-def sample_sheet_path(results_dir: str | Path, dataset: str, samples_tsv: Any) -> Any:
-    return samples_tsv if samples_tsv is not None else Path(results_dir) / dataset / "samples.tsv"
 
 
 def experiment_data(
@@ -346,16 +349,14 @@ def excluded_records(report: Mapping[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def load_experiment(
-    results_dir: str | Path,
     spec: ExperimentSpec,
     *,
-    samples_tsv: str | Path | pd.DataFrame | None = None,
+    samples_tsv: str | Path | pd.DataFrame,
+    feature_files: FeatureFiles,
 ) -> ExperimentData:
     """An experiment's feature matrix and labels, every excluded sample with its reason:
     expression type, then feature failures, then the class scheme (module docstring)."""
-    sheet = sample_sheet(sample_sheet_path(results_dir, spec.dataset, samples_tsv)).reset_index(
-        drop=True
-    )
+    sheet = sample_sheet(samples_tsv).reset_index(drop=True)
     typed, type_excluded = select_expression_types(sheet, spec.expression_types)
-    (matrix,) = feature_matrices(results_dir, spec.dataset, typed, [spec.feature])
+    (matrix,) = feature_matrices(feature_files, typed, [spec.feature])
     return experiment_data(sheet, spec, matrix, type_excluded, set(typed))

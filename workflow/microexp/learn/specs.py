@@ -15,6 +15,7 @@ expands to one experiment per combination (DSME-3D Tables 6-10, CAS(ME)^2 Table 
         feature:
           lbptop: {setting: r1-1-4_p8-8-8_u2_nearest, grid: [5, 5], overlap: 0}
         svm: {kernel: linear, C: 1, scaling: minmax}      # SVMParams.from_config
+        decision: vote                    # optional: vote (default) or probability (svm.py)
         protocols: [loso, kfold]          # loso, kfold (10 x 10, seeded), lovo
         kfold: {n_splits: 10, n_repeats: 10}              # optional
         seed: 20261122                    # optional: the config's seed by default
@@ -58,7 +59,7 @@ from microexp.features.blocks import (
 from microexp.features.sample import CurvatureSetting, LbptopSetting
 from microexp.learn.classes import DEFAULT_CLASS_SCHEMES, ClassScheme, class_scheme
 from microexp.learn.protocols import PROTOCOLS
-from microexp.learn.svm import SVMParams
+from microexp.learn.svm import DECISIONS, SVMParams
 
 __all__ = [
     "CURVATURE_DESCRIPTORS",
@@ -106,6 +107,7 @@ _EXPERIMENT_KEYS = (
     "expression_types",
     "feature",
     "svm",
+    "decision",
     "protocols",
     "kfold",
     "seed",
@@ -124,11 +126,7 @@ _SHORTHANDS: dict[tuple[str, str], tuple[Any, ...]] = {
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-
-
 _CURVATURE_NAME = re.compile(r"^rc([^_]+)_rs([^_]+)_eh([^_]+)_ek([^_]+)_d([^_]+)_m(\d+)$")
-
-
 
 
 def lbptop_setting(value: str | Mapping[str, Any] | LbptopSetting) -> LbptopSetting:
@@ -342,6 +340,9 @@ class ExperimentSpec:
     kfold_splits: int = 10
     kfold_repeats: int = 10
     kind: str | None = None
+    # LIBSVM's one-vs-one vote (its default prediction; DSME-3D Tables 6-10 use no probability)
+    # or the argmax of Platt probabilities (microexp.learn.svm).
+    decision: str = "vote"
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -356,6 +357,8 @@ class ExperimentSpec:
             raise ValueError(f"{self.name}: expression_types must be from {EXPRESSION_TYPES}")
         if self.kfold_splits < 2 or self.kfold_repeats < 1:
             raise ValueError(f"{self.name}: kfold needs n_splits >= 2 and n_repeats >= 1")
+        if self.decision not in DECISIONS:
+            raise ValueError(f"{self.name}: decision {self.decision!r} not in {DECISIONS}")
 
     @classmethod
     def from_config(
@@ -396,6 +399,7 @@ class ExperimentSpec:
             kfold_splits=int(kfold.get("n_splits", 10)),
             kfold_repeats=int(kfold.get("n_repeats", 10)),
             kind=None if spec.get("kind") is None else str(spec["kind"]),
+            decision=str(spec.get("decision", "vote")),
         )
 
     def as_config(self) -> dict[str, Any]:
@@ -416,15 +420,17 @@ class ExperimentSpec:
             "kfold": {"n_splits": self.kfold_splits, "n_repeats": self.kfold_repeats},
             "seed": self.seed,
             "kind": self.kind,
+            "decision": self.decision,
         }
 
     def score_columns(self) -> dict[str, Any]:
         """The experiment's identity for a scores table (microexp.evaluate.tables schema):
         ``experiment``, the feature's columns (rx, ry, rt, p, mapping, grid_rows, grid_cols,
-        overlap, descriptor, ...) and the SVM's (kernel, C, gamma, degree, coef0, scaling)."""
+        overlap, descriptor, ...), the SVM's (kernel, C, gamma, degree, coef0, scaling) and
+        ``decision`` (vote or probability)."""
         svm = asdict(self.svm)
         svm["gamma"] = str(svm["gamma"])  # a number or "scale": one column type
-        return {"experiment": self.name, **self.feature.columns(), **svm}
+        return {"experiment": self.name, **self.feature.columns(), **svm, "decision": self.decision}
 
 
 def resolve_scheme(
@@ -473,7 +479,7 @@ def _sweep_label(path: Sequence[str], value: Any, spec: ExperimentSpec) -> str:
         return "tim-none" if value is None else f"tim{int(value)}"
     if last == "scheme":
         return spec.scheme.name
-    if last in ("descriptor", "mapping", "interpolation", "kernel", "scaling"):
+    if last in ("descriptor", "mapping", "interpolation", "kernel", "scaling", "decision"):
         return _path_safe(str(value))
     if isinstance(value, Mapping):
         raise ValueError(f"sweep key {'.'.join(path)!r}: give a label-able value, not a mapping")

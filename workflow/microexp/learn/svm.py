@@ -1,33 +1,48 @@
-"""SVM with Platt-scaled class probabilities over a split table (docs/methods.md#svm; DSME-3D 4.3).
+"""SVM over a split table: LIBSVM's vote or Platt-scaled probabilities (docs/methods.md#svm).
 
-DSME-3D classifies with LIBSVM and fuses its class probabilities (Eq. 13), so the classifier is
-LIBSVM's C-SVC through scikit-learn's ``SVC`` with ``probability=True``: one-vs-one SVMs, Platt
-sigmoids fitted by LIBSVM's internal 5-fold cross-validation, pairwise coupling into multi-class
-probabilities. The predicted class is the argmax of those probabilities, as LIBSVM's
-``svm_predict_probability`` (``svmpredict -b 1``) does; ties go to the earlier class in the
-scheme's order. CAS(ME)^2 section 3 used a polynomial kernel with gamma 0.1, degree 4, coef0 1.
+DSME-3D classifies with LIBSVM (Sec. 4.2) and fuses class probabilities (Eq. 13), so the
+classifier is LIBSVM's C-SVC through scikit-learn's ``SVC``: one-vs-one SVMs. Two ways to decide:
+
+- ``decision="vote"``: LIBSVM's own prediction (``svmpredict`` without ``-b``): each pairwise SVM
+  votes, the class with most votes wins, ties to the earlier class in the scheme's order. The
+  paper's accuracy tables (DSME-3D Tables 6-10) use no probability, and LIBSVM predicts by
+  vote unless asked for probabilities, so this is what the paper's setting implies. The
+  ``p_<class>`` columns then hold each class's share of the pairwise votes (they sum to 1).
+- ``decision="probability"``: ``probability=True``: Platt sigmoids fitted by LIBSVM's internal
+  5-fold cross-validation (six fits per fold instead of one), pairwise coupling into class
+  probabilities, the argmax predicts (``svmpredict -b 1``; ties to the earlier class). Fusion
+  (Eq. 13) needs these probabilities; an experiment can ask for them (``decision:
+  probability``), which is what versions up to ``classify: 1`` did for every experiment.
 
 Everything fitted is fitted on the training fold only: the feature scaling (``minmax`` to [0, 1]
 or ``zscore``), ``gamma="scale"`` (1 / (n_features * variance of the scaled training features)),
 the SVM and its Platt sigmoids. ``none`` and ``l2`` (each sample divided by its own Euclidean
 norm) fit nothing, so for them one Gram matrix of all samples serves every fold.
 
-Sharing work (``precompute=True``, the default): per fold the scaled training and test features
-are multiplied once into Gram matrices (BLAS); every kernel the sweeps use (linear, poly,
-rbf, sigmoid) is a function of those, and every parameter setting in a sweep that shares the
-scaling reuses them, as ``SVC(kernel="precomputed")``. Without it, LIBSVM evaluates the kernel
-itself, repeatedly across its one-vs-one and Platt sub-problems (~25-35x slower on a
-373 x 5,000 problem, benchmarks/bench_classify.py). Both gave identical predictions in the tests
-and the benchmark; probabilities agree to 1e-13..1e-4, since LIBSVM's solver sees kernel values
-that differ in the last bits (a near-tie could in principle flip).
+Sharing work (``precompute=True``, the default): the scaled features are multiplied into Gram
+matrices (BLAS); every kernel the sweeps use (linear, poly, rbf, sigmoid) is a function of those,
+and every parameter setting in a sweep that shares the scaling reuses them, as
+``SVC(kernel="precomputed")``. With votes, one ``minmax`` Gram matrix of all samples (scaled by
+the minimum and range over all samples) serves every fold: a training fold's minimum and range
+differ from those only in the features whose extreme value lies outside the training fold, and
+the fold's Gram matrix is that matrix with those features' products replaced (exact algebra; it
+agrees with the fold's own product to ~1e-14 relative). LIBSVM's solver stops at a tolerance of
+1e-3, so such last-bit differences move decision values by up to about that much: a vote can
+flip only for a sample that near a pairwise boundary. Platt's inner fits amplify them to
+probability differences up to ~1e-2, so ``decision="probability"`` keeps each fold's own product
+and gives the same numbers, bit for bit, as before votes existed (classify version 1).
+Without precomputation, LIBSVM evaluates the kernel itself, repeatedly across its one-vs-one and
+Platt sub-problems (~25-35x slower on a 373 x 5,000 problem, benchmarks/bench_classify.py);
+predictions were identical in the tests and the benchmark.
 
 Deterministic: LIBSVM's Platt cross-validation is seeded per fold from the config seed, and the
 Gram products run on one BLAS thread, since a threaded product changes the last bits with the
 thread count (docs/layout.md#determinism-and-versions).
 
 A training fold may lack a class (LOSO: a subject holds every sample of a rare class). Its
-probability column is 0 in that fold; a training fold with a single class predicts it with
-probability 1. Either way each row has a full set of ``p_<class>`` columns summing to 1.
+``p_<class>`` column is 0 in that fold; a training fold with a single class predicts it with
+probability (vote share) 1. Either way each row has a full set of ``p_<class>`` columns summing
+to 1.
 """
 
 from __future__ import annotations
@@ -45,6 +60,7 @@ from threadpoolctl import threadpool_limits
 from microexp.learn.protocols import Fold, check_splits, derive_seed, folds, group_columns
 
 __all__ = [
+    "DECISIONS",
     "KERNELS",
     "PREDICTION_COLUMNS",
     "SCALINGS",
@@ -55,9 +71,11 @@ __all__ = [
     "kernel_from_gram",
     "probability_columns",
     "scale_features",
+    "vote_shares",
 ]
 
 KERNELS = ("linear", "poly", "rbf", "sigmoid")
+DECISIONS = ("vote", "probability")
 SCALINGS = ("none", "l2", "minmax", "zscore")
 PREDICTION_COLUMNS = ["sample", "subject", "repeat", "fold", "label", "predicted"]
 _FOLD_INDEPENDENT = ("none", "l2")
@@ -187,11 +205,18 @@ class _FoldGram:
 
 
 class _GramCache:
-    """Gram matrices per (fold, scaling); one matrix of all rows for scalings that fit nothing."""
+    """Gram matrices per (fold, scaling): one matrix of all rows for the scalings that fit nothing
+    (``none``, ``l2``) and for ``minmax`` (updated per fold, module docstring); ``zscore``
+    changes every feature in every fold, so its products are per fold."""
 
-    def __init__(self, features: np.ndarray) -> None:
+    # Above this share of features changed by a fold, the fold's own product is cheaper.
+    _MAX_UPDATE_SHARE = 0.5
+
+    def __init__(self, features: np.ndarray, *, share_minmax: bool = False) -> None:
         self.features = features
+        self.share_minmax = share_minmax
         self._global: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
+        self._minmax: tuple[np.ndarray, ...] | None = None
 
     def _whole(self, scaling: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         if scaling not in self._global:
@@ -200,6 +225,26 @@ class _GramCache:
             # Row sums and squares give the training variance for gamma="scale" without the data.
             self._global[scaling] = (gram, np.diag(gram).copy(), x.sum(axis=1), x.shape[1])
         return self._global[scaling]
+
+    def _minmax_whole(self) -> tuple[np.ndarray, ...]:
+        """Over all rows: scaled features, their Gram matrix, row sums, minimum,
+        maximum, range (1 for a constant feature, as ``scale_features``) and how many rows hold
+        each feature's minimum and maximum (-1 for a constant feature: no fold changes it)."""
+        if self._minmax is None:
+            x = self.features
+            low = x.min(axis=0)
+            high = x.max(axis=0)
+            span = high - low
+            # A constant feature: no fold can change it (its range stays 1, as scale_features).
+            constant = span == 0
+            span[constant] = 1.0
+            scaled = (x - low) / span
+            n_low = (x == low).sum(axis=0)
+            n_high = (x == high).sum(axis=0)
+            n_low[constant] = n_high[constant] = -1
+            gram = scaled @ scaled.T
+            self._minmax = (scaled, gram, scaled.sum(axis=1), low, high, span, n_low, n_high)
+        return self._minmax
 
     def fold(self, train: np.ndarray, test: np.ndarray, scaling: str) -> _FoldGram:
         if scaling in _FOLD_INDEPENDENT:
@@ -214,6 +259,10 @@ class _GramCache:
                 train_variance=float(max(variance, 0.0)),
                 n_features=d,
             )
+        if scaling == "minmax" and self.share_minmax:
+            shared = self._minmax_fold(train, test)
+            if shared is not None:
+                return shared
         x_train, x_test = scale_features(self.features[train], self.features[test], scaling)
         return _FoldGram(
             train=x_train @ x_train.T,
@@ -224,23 +273,96 @@ class _GramCache:
             n_features=x_train.shape[1],
         )
 
+    def _minmax_fold(self, train: np.ndarray, test: np.ndarray) -> _FoldGram | None:
+        """The fold's min-max Gram matrices from the all-rows one (module docstring), or None
+        when the fold changes so many features that its own product is cheaper.
+
+        A changed feature's fold-scaled values are an affine map of its all-rows ones,
+        z' = a z + b with a = global range / fold range >= 1 and b = (global min - fold min) /
+        fold range, so the fold's Gram matrix is G + Z diag(a^2 - 1) Z^T + u 1^T + 1 u^T + c 1 1^T
+        with u = Z (a b) and c = sum(b^2), over the changed features only: one product."""
+        scaled, gram, rowsum_all, low, high, span, n_low, n_high = self._minmax_whole()
+        x = self.features
+        n_features = x.shape[1]
+        # A training minimum / range differs from the global one exactly where every row that
+        # holds the global minimum (maximum) lies outside the training fold; there, recompute.
+        outside = np.ones(len(x), dtype=bool)
+        outside[train] = False
+        other = x[outside]
+        columns = np.flatnonzero(
+            ((other == low).sum(axis=0) == n_low) | ((other == high).sum(axis=0) == n_high)
+        )
+        if len(columns) > self._MAX_UPDATE_SHARE * n_features:
+            return None
+        train_part = x[np.ix_(train, columns)]
+        fold_low = train_part.min(axis=0)
+        fold_span = train_part.max(axis=0) - fold_low
+        fold_span[fold_span == 0] = 1.0
+        rows = np.concatenate([train, test])
+        fold_gram = gram[np.ix_(rows, rows)]
+        rowsum = rowsum_all[rows]
+        if len(columns):
+            a = span[columns] / fold_span
+            b = (low[columns] - fold_low) / fold_span
+            z = scaled[np.ix_(rows, columns)]
+            weighted = z * np.sqrt(a * a - 1.0)
+            u = z @ (a * b)
+            fold_gram += weighted @ weighted.T
+            fold_gram += u[:, None] + u[None, :] + float(b @ b)
+            rowsum += z @ (a - 1.0) + b.sum()
+        n_train = len(train)
+        sqnorm = np.diag(fold_gram).copy()
+        count = n_train * n_features
+        variance = sqnorm[:n_train].sum() / count - (rowsum[:n_train].sum() / count) ** 2
+        return _FoldGram(
+            train=fold_gram[:n_train, :n_train],
+            test=fold_gram[n_train:, :n_train],
+            train_sqnorm=sqnorm[:n_train],
+            test_sqnorm=sqnorm[n_train:],
+            train_variance=float(max(variance, 0.0)),
+            n_features=n_features,
+        )
+
 
 # ---------------------------------------------------------------------------------------------
 # Fitting one fold
 # ---------------------------------------------------------------------------------------------
 
 
-def _svc(params: SVMParams, gamma: float, random_state: int, precomputed: bool) -> SVC:
+def _svc(
+    params: SVMParams, gamma: float, random_state: int, precomputed: bool, probability: bool
+) -> SVC:
     return SVC(
         C=params.C,
         kernel="precomputed" if precomputed else params.kernel,
         gamma=gamma,
         degree=params.degree,
         coef0=params.coef0,
-        probability=True,
+        probability=probability,
         random_state=random_state,
         cache_size=500,
+        decision_function_shape="ovo",
     )
+
+
+def vote_shares(decision_values: np.ndarray, n_classes: int) -> np.ndarray:
+    """Each class's share of the one-vs-one votes (n_test, n_classes) from LIBSVM's pairwise
+    decision values, pairs (0, 1), (0, 2), ..., (1, 2), ... as LIBSVM orders them: a positive
+    value is a vote for the first class of the pair (LIBSVM ``svm_predict_values``)."""
+    decision_values = np.asarray(decision_values, dtype=np.float64).reshape(
+        len(decision_values), -1
+    )
+    first, second = np.triu_indices(n_classes, k=1)
+    if decision_values.shape[1] != len(first):
+        raise ValueError(
+            f"{decision_values.shape[1]} decision values per row; {n_classes} classes have "
+            f"{len(first)} pairs"
+        )
+    wins = decision_values > 0
+    votes = np.zeros((len(decision_values), n_classes))
+    np.add.at(votes.T, first, wins.T)
+    np.add.at(votes.T, second, ~wins.T)
+    return votes / len(first)
 
 
 def _fit_predict_proba(
@@ -251,8 +373,10 @@ def _fit_predict_proba(
     gamma: float,
     random_state: int,
     precomputed: bool,
+    decision: str = "probability",
 ) -> np.ndarray:
-    """Class probabilities (n_test, n_classes) for class codes 0..n_classes-1."""
+    """Class probabilities or vote shares (n_test, n_classes) for class codes 0..n_classes-1;
+    the argmax (first on ties) is LIBSVM's prediction either way."""
     train_input, test_input = model_input
     present = np.unique(y_train)
     probabilities = np.zeros((test_input.shape[0], n_classes))
@@ -260,13 +384,19 @@ def _fit_predict_proba(
         # LIBSVM cannot train on one class; the only thing the fold has learnt is that class.
         probabilities[:, present[0]] = 1.0
         return probabilities
-    model = _svc(params, gamma, random_state, precomputed)
+    model = _svc(params, gamma, random_state, precomputed, decision == "probability")
     with warnings.catch_warnings():
         # sklearn 1.9 deprecates probability=True in favour of CalibratedClassifierCV, which is
         # one-vs-rest calibration, not LIBSVM's pairwise coupling that DSME-3D used (pinned).
         warnings.simplefilter("ignore", FutureWarning)
         model.fit(train_input, y_train)
-        fitted = model.predict_proba(test_input)
+        if decision == "probability":
+            fitted = model.predict_proba(test_input)
+        else:
+            values = model.decision_function(test_input)
+            if len(model.classes_) == 2:
+                values = -values  # sklearn flips LIBSVM's binary sign (positive: 2nd class)
+            fitted = vote_shares(values, len(model.classes_))
     # Classes absent from the training fold keep probability 0.
     probabilities[:, model.classes_] = fitted
     return probabilities
@@ -280,6 +410,7 @@ def _fold_probabilities(
     params_list: Sequence[SVMParams],
     random_state: int,
     precompute: bool,
+    decision: str = "probability",
 ) -> list[np.ndarray]:
     y_train = y_codes[fold.train]
     results = []
@@ -305,7 +436,7 @@ def _fold_probabilities(
             gamma = _resolve_gamma(params, x_train.shape[1], float(x_train.var()))
         results.append(
             _fit_predict_proba(
-                model_input, y_train, n_classes, params, gamma, random_state, precompute
+                model_input, y_train, n_classes, params, gamma, random_state, precompute, decision
             )
         )
     return results
@@ -335,6 +466,7 @@ def cross_validate_svm_sweep(
     seed: int,
     classes: Sequence[str] | None = None,
     precompute: bool = True,
+    decision: str = "probability",
 ) -> list[pd.DataFrame]:
     """Out-of-fold predictions for several SVM settings on one feature matrix (docs/methods.md#svm).
 
@@ -343,9 +475,13 @@ def cross_validate_svm_sweep(
     ``classes`` fixes the class order (default: sorted labels). Settings sharing a scaling share
     each fold's Gram matrices. Returns one prediction table per setting, rows in split-table
     order: ``[outer_repeat, outer_fold,] sample, subject, repeat, fold, label, predicted,
-    p_<class>...``. LIBSVM's Platt cross-validation is seeded per fold with
-    ``derive_seed(seed, *fold key)``, so results do not depend on the order folds are run in.
+    p_<class>...``: probabilities (``decision="probability"``, the default for library callers,
+    as fusion needs) or vote shares (``"vote"``, module docstring). LIBSVM's Platt
+    cross-validation is seeded per fold with ``derive_seed(seed, *fold key)``, so results do not
+    depend on the order folds are run in.
     """
+    if decision not in DECISIONS:
+        raise ValueError(f"decision {decision!r} not in {DECISIONS}")
     check_splits(splits)
     if splits["label"].isna().any():
         raise ValueError("split table has samples without a label")
@@ -372,7 +508,12 @@ def cross_validate_svm_sweep(
     # in the nested case as well (a sample then has several rows, one per outer fold).
     unique_samples = list(dict.fromkeys(splits["sample"]))
     local = {s: k for k, s in enumerate(unique_samples)}
-    cache = _GramCache(features[[position[s] for s in unique_samples]])
+    # The shared min-max Gram matrix (module docstring) for votes only: Platt's inner fits turn
+    # last-bit kernel differences into probability differences up to ~1e-2 (LIBSVM stops at a
+    # tolerance of 1e-3), so probabilities keep each fold's own product, bit for bit as before.
+    cache = _GramCache(
+        features[[position[s] for s in unique_samples]], share_minmax=decision == "vote"
+    )
     row_of = splits["sample"].map(local).to_numpy(dtype=np.int64)
 
     y_rows = _codes_by_local_row(row_of, y_codes, len(unique_samples))
@@ -383,7 +524,16 @@ def cross_validate_svm_sweep(
     with threadpool_limits(limits=1, user_api="blas"):
         for fold in folds(splits):
             _predict_fold(
-                fold, row_of, cache, y_rows, classes, params_list, seed, precompute, probabilities
+                fold,
+                row_of,
+                cache,
+                y_rows,
+                classes,
+                params_list,
+                seed,
+                precompute,
+                probabilities,
+                decision,
             )
 
     base = splits[[*group_columns(splits)[:-1], "sample", "subject", "repeat", "fold", "label"]]
@@ -409,6 +559,7 @@ def _predict_fold(
     seed: int,
     precompute: bool,
     probabilities: list[np.ndarray],
+    decision: str,
 ) -> None:
     """Fit every setting on one fold and write its test rows into ``probabilities``."""
     local_fold = Fold(key=fold.key, train=row_of[fold.train], test=row_of[fold.test])
@@ -420,6 +571,7 @@ def _predict_fold(
         params_list,
         derive_seed(seed, *fold.key),
         precompute,
+        decision,
     )
     for target, fold_probabilities in zip(probabilities, per_setting, strict=True):
         target[fold.test] = fold_probabilities
@@ -444,8 +596,16 @@ def cross_validate_svm(
     seed: int,
     classes: Sequence[str] | None = None,
     precompute: bool = True,
+    decision: str = "probability",
 ) -> pd.DataFrame:
     """Out-of-fold predictions of one SVM setting; see ``cross_validate_svm_sweep``."""
     return cross_validate_svm_sweep(
-        features, samples, splits, [params], seed=seed, classes=classes, precompute=precompute
+        features,
+        samples,
+        splits,
+        [params],
+        seed=seed,
+        classes=classes,
+        precompute=precompute,
+        decision=decision,
     )[0]
