@@ -280,6 +280,8 @@ def test_shared_minmax_gram_equals_each_folds_own_product(nested: bool) -> None:
     features = np.round(features * 4) / 4  # ties at the minimum and maximum
     features[:, 0] = 0.5  # constant
     features[:6, 1] = 9.0  # one subject holds the maximum: its fold changes the range
+    features[:, 2] = 0.0
+    features[:6, 2] = 0.25  # constant on that fold's training rows: range 1 > the global 0.25
     splits = loso_splits(samples, subjects, labels)
     if nested:
         splits = nested_splits(splits, "loso", seed=0)

@@ -278,7 +278,7 @@ class _GramCache:
         when the fold changes so many features that its own product is cheaper.
 
         A changed feature's fold-scaled values are an affine map of its all-rows ones,
-        z' = a z + b with a = global range / fold range >= 1 and b = (global min - fold min) /
+        z' = a z + b with a = global range / fold range and b = (global min - fold min) /
         fold range, so the fold's Gram matrix is G + Z diag(a^2 - 1) Z^T + u 1^T + 1 u^T + c 1 1^T
         with u = Z (a b) and c = sum(b^2), over the changed features only: one product."""
         scaled, gram, rowsum_all, low, high, span, n_low, n_high = self._minmax_whole()
@@ -305,9 +305,14 @@ class _GramCache:
             a = span[columns] / fold_span
             b = (low[columns] - fold_low) / fold_span
             z = scaled[np.ix_(rows, columns)]
-            weighted = z * np.sqrt(a * a - 1.0)
+            # a >= 1, except where the training rows are constant (fold range taken as 1):
+            # both signs as symmetric products.
+            weight = a * a - 1.0
+            for sign, part in ((1.0, weight > 0), (-1.0, weight < 0)):
+                if part.any():
+                    weighted = z[:, part] * np.sqrt(sign * weight[part])
+                    fold_gram += sign * (weighted @ weighted.T)
             u = z @ (a * b)
-            fold_gram += weighted @ weighted.T
             fold_gram += u[:, None] + u[None, :] + float(b @ b)
             rowsum += z @ (a - 1.0) + b.sum()
         n_train = len(train)
