@@ -15,7 +15,13 @@ rule table12:
         tsv=f"{RESULTS}/tables/{{dataset}}/table12.tsv",
         md=f"{RESULTS}/tables/{{dataset}}/table12.md",
         tex=f"{RESULTS}/tables/{{dataset}}/table12.tex",
-        html=f"{RESULTS}/tables/{{dataset}}/table12.html",
+        html=report(
+            f"{RESULTS}/tables/{{dataset}}/table12.html",
+            caption="../report/table12.rst",
+            category="Tables",
+            subcategory="{dataset}",
+            labels={"table": "table12"},
+        ),
         scores=f"{RESULTS}/{{dataset}}/scores/table12.tsv",
         predictions=f"{RESULTS}/{{dataset}}/table12/predictions.parquet",
     log:
