@@ -4,7 +4,7 @@ DSME-3D 4.2.1 / 4.3.1. Measures on one core (numba kernels are single-threaded):
 
 1. throughput of one code pass (all three planes, radii (1, 1, 4), P = 8) in volume voxels per
    second on a 30 x 200 x 200 uint8 volume, nearest and bilinear, for the numba path and for the
-   plain NumPy reference (``_lbptop_codes_reference``);
+   plain NumPy reference (``lbptop_codes_reference``);
 2. for one 30 x 160 x 160 sample: one code pass, building the integral histograms, deriving all
    231 grid x overlap variants from them, versus computing each variant from scratch (code pass
    + direct per-block counting); the figure of merit is (integral + 231 variants) / code pass;
@@ -42,7 +42,8 @@ from microexp.features.blocks import (
     integral_histograms,
     save_integral,
 )
-from microexp.features.lbptop import _lbptop_codes_reference, lbp_mapping, lbptop_codes
+from microexp.features.lbptop import lbp_mapping, lbptop_codes
+from microexp.testing.lbptop_reference import lbptop_codes_reference
 
 RADII = (1, 1, 4)
 NEIGHBORS = (8, 8, 8)
@@ -103,7 +104,7 @@ def measure_speed() -> list[dict]:
         lbptop_codes(volume, RADII, NEIGHBORS, interpolation)  # compile / load the cache
         median, best = _timed(lambda i=interpolation: lbptop_codes(volume, RADII, NEIGHBORS, i))
         ref_median, ref_best = _timed(
-            lambda i=interpolation: _lbptop_codes_reference(volume, RADII, NEIGHBORS, i),
+            lambda i=interpolation: lbptop_codes_reference(volume, RADII, NEIGHBORS, i),
             repeats=2,
         )
         for implementation, (med, low) in (

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from microexp.features.lbptop import (
-    _lbptop_codes_reference,
     basic_mapping,
     lbp_mapping,
     lbptop,
@@ -18,6 +17,7 @@ from microexp.features.lbptop import (
     n_bins,
     uniform_mapping,
 )
+from microexp.testing.lbptop_reference import lbptop_codes_reference
 
 F32 = np.float32
 
@@ -26,7 +26,7 @@ def matlab_loop_codes(volume, radii, neighbors, interpolation):
     """Voxel-by-voxel transliteration of LBPTOP.m (1-based indices, as in MATLAB).
 
     Deliberately naive and slow: a third, independent reading of docs/methods.md#lbp-top for tiny
-    volumes. """
+    volumes."""
     r_x, r_y, r_t = radii
     vol = np.asarray(volume, dtype=np.float64)
     vol32 = vol.astype(np.float32)
@@ -294,7 +294,7 @@ def test_fast_path_equals_reference_random(interpolation, radii):
         shape = (2 * radii[2] + 1 + rng.integers(0, 5), 2 * radii[1] + 3, 2 * radii[0] + 4)
         volume = rng.integers(0, 256, shape, dtype=np.uint8)
         fast = lbptop_codes(volume, radii, neighbors, interpolation)
-        reference = _lbptop_codes_reference(volume, radii, neighbors, interpolation)
+        reference = lbptop_codes_reference(volume, radii, neighbors, interpolation)
         for got, expected in zip(fast.planes, reference, strict=True):
             np.testing.assert_array_equal(got, expected)
 
@@ -310,7 +310,7 @@ def test_fast_path_equals_reference_other_p_and_dtypes(interpolation, neighbors)
             volume = volume + rng.random(volume.shape)  # non-integer values, double compare
         for radii in ((1, 1, 1), (3, 2, 4)):
             fast = lbptop_codes(volume, radii, neighbors, interpolation)
-            reference = _lbptop_codes_reference(volume, radii, neighbors, interpolation)
+            reference = lbptop_codes_reference(volume, radii, neighbors, interpolation)
             for got, expected in zip(fast.planes, reference, strict=True):
                 np.testing.assert_array_equal(got, expected)
 

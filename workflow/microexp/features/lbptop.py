@@ -44,13 +44,14 @@ per-axis tables (neighbour indices and single-precision fractions). When the ind
 centre plus a constant (P in {4, 8, 16}, checked for radii 1..10 on axes up to 2000) a kernel with
 constant offsets runs with contiguous, vectorisable inner loops; otherwise (e.g. P = 6, where
 cos 60 deg = 0.5000000000000001 makes nearest rounding depend on the centre) a kernel that looks
-the indices up per centre. ``_lbptop_codes_reference`` is a plain NumPy version of the same
-formulas without tables, kept as ground truth for the tests and as the benchmark's baseline.
+the indices up per centre. ``lbptop_codes_reference`` is a plain NumPy version of the same
+formulas without tables (:mod:`microexp.testing.lbptop_reference`), the tests' ground truth
+and the benchmark's baseline. The code -> bin mappings (``u2``, ``basic``) are in
+:mod:`microexp.features.lbp_mappings`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -58,15 +59,46 @@ from typing import Literal
 import numpy as np
 from numba import njit
 
-Mapping = Literal["u2", "basic"]
+from microexp.features.lbp_mappings import (
+    MAPPINGS,
+    MAX_NEIGHBORS,
+    MIN_NEIGHBORS,
+    Mapping,
+    basic_mapping,
+    check_neighbors,
+    circular_transitions,
+    lbp_mapping,
+    n_bins,
+    uniform_mapping,
+)
+
+# Re-exported: the code -> bin mappings live in lbp_mappings.
+__all__ = [
+    "INTERPOLATIONS",
+    "MAPPINGS",
+    "MAX_NEIGHBORS",
+    "MIN_NEIGHBORS",
+    "PLANES",
+    "PlaneCodes",
+    "axis_borders",
+    "basic_mapping",
+    "centre_ranges",
+    "circular_transitions",
+    "code_dtype",
+    "code_histograms",
+    "lbp_mapping",
+    "lbptop",
+    "lbptop_codes",
+    "n_bins",
+    "uniform_mapping",
+    "validate_parameters",
+    "validate_volume",
+]
+
 Interpolation = Literal["nearest", "bilinear"]
 
 PLANES: tuple[str, str, str] = ("xy", "xt", "yt")
-MAPPINGS: tuple[str, str] = ("u2", "basic")
 INTERPOLATIONS: tuple[str, str] = ("nearest", "bilinear")
-# Codes are stored as uint8 (P <= 8) or uint16, so P <= 16; below 3 "uniform" means nothing.
-MIN_NEIGHBORS = 3
-MAX_NEIGHBORS = 16
 
 
 @dataclass(frozen=True)
@@ -154,72 +186,8 @@ def axis_borders(
 
 
 # --------------------------------------------------------------------------------------------
-# Mappings
-# --------------------------------------------------------------------------------------------
-
-
-def circular_transitions(code: int, n_neighbors: int) -> int:
-    """Number of 0/1 changes around the circle of an LBP code with P bits."""
-    rotated = ((code >> 1) | ((code & 1) << (n_neighbors - 1))) & ((1 << n_neighbors) - 1)
-    return (code ^ rotated).bit_count()
-
-
-def uniform_mapping(n_neighbors: int) -> np.ndarray:
-    """``u2`` table: code -> bin. Uniform codes get bins 1.. ascending, non-uniform bin 0.
-
-    There are P (P - 1) + 2 uniform codes, so the table has P (P - 1) + 3 bins
-    (59 for P = 8, 15 for P = 4), as in the reference code (docs/methods.md#lbp-top). Read-only
-    (cached). """
-    _check_neighbors(n_neighbors)
-    return _uniform_mapping(int(n_neighbors))
-
-
-@functools.cache
-def _uniform_mapping(n_neighbors: int) -> np.ndarray:
-    table = np.zeros(1 << n_neighbors, dtype=np.uint16)
-    next_bin = 1
-    for code in range(1 << n_neighbors):
-        if circular_transitions(code, n_neighbors) <= 2:
-            table[code] = next_bin
-            next_bin += 1
-    assert next_bin == n_neighbors * (n_neighbors - 1) + 3
-    table.flags.writeable = False
-    return table
-
-
-def basic_mapping(n_neighbors: int) -> np.ndarray:
-    """``basic`` table: the identity, 2^P bins."""
-    _check_neighbors(n_neighbors)
-    return np.arange(1 << n_neighbors, dtype=np.uint16)
-
-
-def lbp_mapping(n_neighbors: int, mapping: str) -> tuple[np.ndarray, int]:
-    """(code -> bin table, number of bins) for ``mapping`` in {"u2", "basic"}."""
-    if mapping == "u2":
-        return uniform_mapping(n_neighbors), n_neighbors * (n_neighbors - 1) + 3
-    if mapping == "basic":
-        return basic_mapping(n_neighbors), 1 << n_neighbors
-    raise ValueError(f"unsupported LBP mapping {mapping!r}; use one of {MAPPINGS}")
-
-
-def n_bins(n_neighbors: int, mapping: str) -> int:
-    """Histogram length of one plane for P neighbours and ``mapping``."""
-    return lbp_mapping(n_neighbors, mapping)[1]
-
-
-# --------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------
-
-
-def _check_neighbors(n_neighbors: int) -> None:
-    if not isinstance(n_neighbors, int | np.integer) or isinstance(n_neighbors, bool):
-        raise ValueError(f"number of neighbours must be an integer, got {n_neighbors!r}")
-    if not MIN_NEIGHBORS <= n_neighbors <= MAX_NEIGHBORS:
-        raise ValueError(
-            f"unsupported number of neighbours P={n_neighbors}; "
-            f"supported: {MIN_NEIGHBORS} <= P <= {MAX_NEIGHBORS}"
-        )
 
 
 def _as_triple_of_ints(values: tuple[int, int, int], name: str) -> tuple[int, int, int]:
@@ -246,7 +214,7 @@ def validate_parameters(
         raise ValueError(f"radii (Rx, Ry, Rt) must be >= 1, got {radii}")
     neighbors = _as_triple_of_ints(neighbors, "neighbors (Pxy, Pxt, Pyt)")
     for n_neighbors in neighbors:
-        _check_neighbors(n_neighbors)
+        check_neighbors(n_neighbors)
     if mapping not in MAPPINGS:
         raise ValueError(f"unsupported LBP mapping {mapping!r}; use one of {MAPPINGS}")
     if interpolation not in INTERPOLATIONS:
@@ -646,79 +614,3 @@ def lbptop(
     for row, histogram in enumerate(histograms):
         out[row, : histogram.size] = histogram
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# Plain NumPy reference (ground truth for the tests and the benchmark's baseline)
-# --------------------------------------------------------------------------------------------
-
-
-def _lbptop_codes_reference(
-    volume: np.ndarray,
-    radii: tuple[int, int, int],
-    neighbors: tuple[int, int, int],
-    interpolation: str,
-    border_xy: int | None = None,
-    border_t: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The MATLAB expressions vectorised over all centres, with no lookup tables."""
-    radii, neighbors = validate_parameters(radii, neighbors, "u2", interpolation)
-    r_x, r_y, r_t = radii
-    borders = axis_borders(radii, border_xy, border_t)
-    volume = validate_volume(volume, borders)
-    centre_values = volume.astype(np.float64)
-    volume32 = volume.astype(np.float32)
-    frames, rows, cols = centre_ranges(volume.shape, borders)
-    # 1-based centre coordinates, broadcast as (t, y, x)
-    tc = np.arange(frames.start, frames.stop, dtype=np.float64)[:, None, None] + 1
-    yc = np.arange(rows.start, rows.stop, dtype=np.float64)[None, :, None] + 1
-    xc = np.arange(cols.start, cols.stop, dtype=np.float64)[None, None, :] + 1
-    t_idx, y_idx, x_idx = (
-        (tc - 1).astype(np.intp),
-        (yc - 1).astype(np.intp),
-        (xc - 1).astype(np.intp),
-    )
-    centre = centre_values[t_idx, y_idx, x_idx]
-
-    def plane_coordinates(plane: str, a: float):
-        if plane == "xy":
-            return xc + r_x * math.cos(a), yc - r_y * math.sin(a)
-        if plane == "xt":
-            return xc + r_x * math.cos(a), tc + r_t * math.sin(a)
-        return yc - r_y * math.sin(a), tc + r_t * math.cos(a)
-
-    def sample(plane: str, c1: np.ndarray, c2: np.ndarray, source: np.ndarray) -> np.ndarray:
-        c1, c2 = c1.astype(np.intp) - 1, c2.astype(np.intp) - 1
-        if plane == "xy":
-            return source[t_idx, c2, c1]
-        if plane == "xt":
-            return source[c2, y_idx, c1]
-        return source[c2, c1, x_idx]
-
-    out = []
-    for plane, n_neighbors in zip(PLANES, neighbors, strict=True):
-        codes = np.zeros(centre.shape, dtype=np.uint16)
-        for p in range(n_neighbors):
-            a = (2 * math.pi * p) / n_neighbors
-            c1, c2 = plane_coordinates(plane, a)
-            if interpolation == "nearest":
-                value = sample(plane, np.floor(c1 + 0.5), np.floor(c2 + 0.5), centre_values)
-            else:
-                c1 = np.broadcast_to(c1, centre.shape).astype(np.float32)
-                c2 = np.broadcast_to(c2, centre.shape).astype(np.float32)
-                u = c1 - np.floor(c1)
-                v = c2 - np.floor(c2)
-                v_lt = sample(plane, np.floor(c1), np.floor(c2), volume32)
-                v_lb = sample(plane, np.floor(c1), np.ceil(c2), volume32)
-                v_rt = sample(plane, np.ceil(c1), np.floor(c2), volume32)
-                v_rb = sample(plane, np.ceil(c1), np.ceil(c2), volume32)
-                value = np.floor(
-                    v_lt * (1 - u) * (1 - v)
-                    + v_lb * (1 - u) * v
-                    + v_rt * u * (1 - v)
-                    + v_rb * u * v
-                )
-                assert value.dtype == np.float32
-            codes |= np.where(value >= centre, np.uint16(1 << p), np.uint16(0))
-        out.append(codes)
-    return out[0], out[1], out[2]
