@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from microexp.stagefile import load_result, save_result
 
 
 @dataclass
@@ -83,27 +83,15 @@ _ARRAYS = (
 )
 
 
+_SCALARS = {"qc_frame": int, "depth_scale": float, "params_json": str}
+_OPTIONAL = ("colors",)
+
+
 def save_cloud3d(path: str | os.PathLike[str], result: Cloud3DResult) -> None:
     """Write `results/{dataset}/cloud3d/{sample}.npz` (compressed; colors only when present)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {name: getattr(result, name) for name in _ARRAYS}
-    if result.colors is not None:
-        arrays["colors"] = result.colors
-    arrays["qc_frame"] = np.array(result.qc_frame)
-    arrays["depth_scale"] = np.array(result.depth_scale)
-    arrays["params_json"] = np.array(result.params_json)
-    # savez appends ".npz" to names without it; write to the exact path through a handle.
-    with open(path, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
+    save_result(path, result, _ARRAYS, tuple(_SCALARS), _OPTIONAL)
 
 
 def load_cloud3d(path: str | os.PathLike[str]) -> Cloud3DResult:
     """Read what `save_cloud3d` wrote."""
-    with np.load(Path(path), allow_pickle=False) as data:
-        values: dict[str, Any] = {name: data[name] for name in _ARRAYS}
-        values["colors"] = data["colors"] if "colors" in data.files else None
-        values["qc_frame"] = int(data["qc_frame"])
-        values["depth_scale"] = float(data["depth_scale"])
-        values["params_json"] = str(data["params_json"])
-    return Cloud3DResult(**values)
+    return load_result(path, Cloud3DResult, _ARRAYS, _SCALARS, _OPTIONAL)

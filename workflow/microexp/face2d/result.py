@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from microexp.stagefile import load_result, save_result
 
 
 @dataclass
@@ -77,24 +77,14 @@ _ARRAYS = (
 )
 
 
+_SCALARS = {"onset": int, "apex": int, "params_json": str}
+
+
 def save_face2d(path: str | os.PathLike[str], result: Face2DResult) -> None:
     """Write ``results/{dataset}/face2d/{sample}.npz`` (compressed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {name: np.asarray(getattr(result, name)) for name in _ARRAYS}
-    arrays["onset"] = np.array(result.onset)
-    arrays["apex"] = np.array(result.apex)
-    arrays["params_json"] = np.array(result.params_json)
-    # savez appends ".npz" to names without it; write to the exact path through a handle.
-    with open(path, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
+    save_result(path, result, _ARRAYS, tuple(_SCALARS))
 
 
 def load_face2d(path: str | os.PathLike[str]) -> Face2DResult:
     """Read what ``save_face2d`` wrote."""
-    with np.load(Path(path), allow_pickle=False) as data:
-        values: dict[str, Any] = {name: data[name] for name in _ARRAYS}
-        values["onset"] = int(data["onset"])
-        values["apex"] = int(data["apex"])
-        values["params_json"] = str(data["params_json"])
-    return Face2DResult(**values)
+    return load_result(path, Face2DResult, _ARRAYS, _SCALARS)
