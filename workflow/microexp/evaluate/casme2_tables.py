@@ -10,9 +10,10 @@ import pandas as pd
 
 from microexp.evaluate import paper
 from microexp.evaluate.cells import (
-    best_cells,
+    best_of,
     check_unique_cells,
-    header_lines,
+    grid_header_and_legend,
+    layout_then_extra,
     n_text,
     protocol_label_of,
     select_rows,
@@ -63,12 +64,11 @@ def casme2_table5(
     rows["classification"] = rows["scheme"]
     check_unique_cells(rows, ["rx", "rt", "p", "mapping"], "CAS(ME)^2 Table 5")
 
-    radii = list(DSME3D_RADII) + sorted(
-        {(int(r), int(t)) for r, t in zip(rows["rx"], rows["rt"], strict=True)} - set(DSME3D_RADII)
+    radii = layout_then_extra(
+        DSME3D_RADII, ((int(r), int(t)) for r, t in zip(rows["rx"], rows["rt"], strict=True))
     )
-    variants = list(_CASME2_COLUMNS) + sorted(
-        {(str(m), int(p)) for m, p in zip(rows["mapping"], rows["p"], strict=True)}
-        - set(_CASME2_COLUMNS)
+    variants = layout_then_extra(
+        _CASME2_COLUMNS, ((str(m), int(p)) for m, p in zip(rows["mapping"], rows["p"], strict=True))
     )
     index = pd.MultiIndex.from_tuples(radii, names=["Rx=Ry", "Rt"])
     labels = [(_MAPPING_LABELS.get(m, m), f"P = {p}") for m, p in variants]
@@ -77,8 +77,7 @@ def casme2_table5(
         i = radii.index((int(row.rx), int(row.rt)))
         j = variants.index((str(row.mapping), int(row.p)))
         values.iloc[i, j] = 100 * row.mean
-    best_positions = best_cells(values.to_numpy())
-    best = tuple((values.index[i], values.columns[j]) for i, j in best_positions)
+    best_positions, best = best_of(values)
     ours = "not run"
     if best_positions:
         i, j = best_positions[0]
@@ -116,10 +115,9 @@ def casme2_table5(
         cells = pd.concat([cells, published.map(percent_text)], axis=1)
         best_paper = paper.casme2_table5_best()
         paper_lines.append(f"{best_paper.source}: {best_paper.describe()}; ours: {ours}.")
-    header = header_lines(
+    header, legend = grid_header_and_legend(
         context,
         rows,
-        ["classification", "protocol"],
         [
             describe_metric(metric, aggregation),
             "Setting: LBP-TOP on 36 landmark ROIs after temporal interpolation to 120 frames, "
@@ -128,12 +126,10 @@ def casme2_table5(
         ],
         comparison,
         paper_lines,
+        ours,
+        legend="bold: best of our cells (ties all marked); —: setting not run",
+        dagger_legend="†: the paper's best setting",
     )
-    if not comparison.applies:
-        header = (*header, f"Best here: {ours}.")
-    legend = ["bold: best of our cells (ties all marked); —: setting not run"]
-    if comparison.applies:
-        legend.append("†: the paper's best setting")
     metric_text = METRIC_LABELS[metric]
     label = protocol_label_of(rows, protocol)
     values.columns = pd.MultiIndex.from_tuples(list(values.columns))
@@ -147,7 +143,7 @@ def casme2_table5(
         bold=frozenset(best_positions),
         dagger=frozenset(dagger),
         best=best,
-        legend=tuple(legend),
+        legend=legend,
         subtitle=table_subtitle(
             context,
             [f"LBP-TOP variants, {label}", f"{metric_text} ({aggregation})"],

@@ -5,8 +5,8 @@ metric, published figures).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,8 @@ from microexp.evaluate.formatting import TableContext
 from microexp.evaluate.wording import describe_protocol, protocol_label
 
 TIE = 1e-9
+
+K = TypeVar("K", bound=Hashable)
 
 
 def select_rows(
@@ -64,6 +66,40 @@ def best_cells(values: np.ndarray) -> list[tuple[int, int]]:
         return []
     best = np.nanmax(values)
     return [tuple(map(int, ij)) for ij in np.argwhere(values >= best - TIE)]
+
+
+def layout_then_extra(layout: Sequence[K], present: Iterable[K]) -> list[K]:
+    """Rows (or columns) of a table: the paper layout's own, in its order, then every other
+    one the scores hold, sorted."""
+    return list(layout) + sorted(set(present) - set(layout))
+
+
+def best_of(values: pd.DataFrame) -> tuple[list[tuple[int, int]], tuple[tuple[Any, Any], ...]]:
+    """The best cells of a whole table (``best_cells``) as positions and as (row, column)
+    labels."""
+    positions = best_cells(values.to_numpy())
+    return positions, tuple((values.index[i], values.columns[j]) for i, j in positions)
+
+
+def grid_header_and_legend(
+    context: TableContext,
+    rows: pd.DataFrame,
+    metric_lines: Sequence[str],
+    comparison: paper.PublishedComparison,
+    paper_lines: Sequence[str],
+    ours: str,
+    legend: str,
+    dagger_legend: str,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Header block and legend of a table with one best cell: without published figures to
+    compare, the header says which cell is best here; with them, the legend explains the
+    dagger that marks the paper's best."""
+    header = header_lines(
+        context, rows, ["classification", "protocol"], metric_lines, comparison, paper_lines
+    )
+    if not comparison.applies:
+        return (*header, f"Best here: {ours}."), (legend,)
+    return header, (legend, dagger_legend)
 
 
 def samples_line(rows: pd.DataFrame, context: TableContext, by: Sequence[str]) -> str:

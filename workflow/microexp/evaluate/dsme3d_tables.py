@@ -13,8 +13,11 @@ import pandas as pd
 from microexp.evaluate import paper
 from microexp.evaluate.cells import (
     best_cells,
+    best_of,
     check_unique_cells,
+    grid_header_and_legend,
     header_lines,
+    layout_then_extra,
     n_text,
     protocol_label_of,
     select_rows,
@@ -75,8 +78,8 @@ def dsme3d_table6(
     rows = with_classification(rows[rows["rx"] == rows["ry"]], schemes)
     check_unique_cells(rows, ["scheme", "protocol", "rx", "rt"], "Table 6")
 
-    radii = list(DSME3D_RADII) + sorted(
-        {(int(r), int(t)) for r, t in zip(rows["rx"], rows["rt"], strict=True)} - set(DSME3D_RADII)
+    radii = layout_then_extra(
+        DSME3D_RADII, ((int(r), int(t)) for r, t in zip(rows["rx"], rows["rt"], strict=True))
     )
     index = pd.MultiIndex.from_tuples(radii, names=["Rx=Ry", "Rt"])
     column_keys = [
@@ -205,9 +208,10 @@ def dsme3d_block_table(
     rows["classification"] = classification
     check_unique_cells(rows, ["grid_rows", "grid_cols", "overlap"], "block table")
 
-    present = {(int(r), int(c)) for r, c in zip(rows["grid_rows"], rows["grid_cols"], strict=True)}
-    grid_list = list(grids) + sorted(present - set(grids))
-    overlap_list = list(overlaps) + sorted({int(o) for o in rows["overlap"]} - set(overlaps))
+    grid_list = layout_then_extra(
+        grids, ((int(r), int(c)) for r, c in zip(rows["grid_rows"], rows["grid_cols"], strict=True))
+    )
+    overlap_list = layout_then_extra(overlaps, (int(o) for o in rows["overlap"]))
     index = pd.Index([grid_label(r, c) for r, c in grid_list], name="blocks")
     columns = pd.Index(overlap_list, name="overlap")
     values = pd.DataFrame(np.nan, index=index, columns=columns)
@@ -216,8 +220,7 @@ def dsme3d_block_table(
         j = overlap_list.index(int(row.overlap))
         values.iloc[i, j] = 100 * row.mean
     cells = values.map(percent_text)
-    best_positions = best_cells(values.to_numpy())
-    best = tuple((values.index[i], values.columns[j]) for i, j in best_positions)
+    best_positions, best = best_of(values)
 
     number = BLOCK_TABLE_NUMBERS.get((classification, protocol))
     table_name = f"Table {number}" if number else "Tables 7-10"
@@ -237,10 +240,9 @@ def dsme3d_block_table(
             if key in grid_list and figure.params["overlap"] in overlap_list:
                 dagger.add((grid_list.index(key), overlap_list.index(figure.params["overlap"])))
             paper_lines.append(f"{figure.source}: {figure.describe()}; ours: {ours}.")
-    header = header_lines(
+    header, legend = grid_header_and_legend(
         context,
         rows,
-        ["classification", "protocol"],
         [
             describe_metric(metric, aggregation),
             "Rows: block grid (rows x columns of the face crop); columns: overlap of adjacent "
@@ -248,12 +250,10 @@ def dsme3d_block_table(
         ],
         comparison,
         paper_lines,
+        ours,
+        legend="bold: best cell (ties all marked); —: setting not run",
+        dagger_legend="†: the paper's best block grid and overlap",
     )
-    if not comparison.applies:
-        header = (*header, f"Best here: {ours}.")
-    legend = ["bold: best cell (ties all marked); —: setting not run"]
-    if comparison.applies:
-        legend.append("†: the paper's best block grid and overlap")
     metric_text = METRIC_LABELS[metric]
     suffix = {"loso": "loso", "kfold": "kfold", "lovo": "lovo"}.get(protocol, protocol)
     return PaperTable(
@@ -266,7 +266,7 @@ def dsme3d_block_table(
         bold=frozenset(best_positions),
         dagger=frozenset(dagger),
         best=best,
-        legend=tuple(legend),
+        legend=legend,
         subtitle=table_subtitle(
             context, [f"{classification}, {label}", f"{metric_text} ({aggregation})"], n_text(rows)
         ),
