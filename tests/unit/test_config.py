@@ -84,3 +84,43 @@ def test_the_readme_data_set_entries_validate():
     assert len(entries["casme3_a"]["exceptions"]) == 2
     for entry in entries.values():
         assert annotation_sources(entry)
+
+
+def test_a_synthetic_part_without_samples_has_no_sheet_to_read():
+    """`synthetic.realsense_subjects: 0` writes no RealSense sheet: the workflow names the
+    parts that have samples and only their sheets are read (an empty sheet is an error)."""
+    from microexp.io.samples import annotation_sources
+
+    entry = {"layout": "synthetic", "root": "/data/synthetic"}
+    both = annotation_sources(entry)
+    assert [(s.path.name, s.layout) for s in both] == [
+        ("micro-expression.xlsx", "dsme3d"),
+        ("annotations.tsv", "generic"),
+    ]
+    frames_only = annotation_sources({**entry, "parts": ["frames"]})
+    assert [(str(s.path), s.layout, s.source_pattern) for s in frames_only] == [
+        ("/data/synthetic/dsme3d/micro-expression.xlsx", "dsme3d", "dsme3d/{subject}/{sample}")
+    ]
+    with pytest.raises(ValueError, match=r"unknown synthetic parts \['bag'\]"):
+        annotation_sources({**entry, "parts": ["frames", "bag"]})
+
+
+def test_the_workflow_reads_no_realsense_sheet_without_realsense_subjects(tmp_path):
+    """The dry run's ingest_samples input lists only the frame-folder sheet then."""
+    import subprocess
+    import sys
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["synthetic"]["realsense_subjects"] = 0
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(path),
+         "--directory", str(tmp_path), "-s", str(ROOT / "Snakefile"),
+         "--", "results/synthetic/samples.tsv"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    plan = out.stdout + out.stderr
+    assert "rule ingest_samples" in plan and "dsme3d/micro-expression.xlsx" in plan
+    assert "realsense/annotations.tsv" not in plan

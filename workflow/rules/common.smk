@@ -129,10 +129,18 @@ def clip_row(row: dict) -> dict:
     return {k: row.get(k) for k in CLIP_COLUMNS}
 
 
+def dataset_config(name: str) -> dict:
+    """A data set's config entry; the synthetic set's also names the parts that have samples
+    (`parts`), so that a part with none (`synthetic.realsense_subjects: 0`) is not read."""
+    dataset = dict(config["datasets"][name])
+    if dataset["layout"] == "synthetic":
+        dataset["parts"] = [f for f in (FORMAT_FRAMES, FORMAT_REALSENSE) if synthetic_samples(f)]
+    return dataset
+
+
 def annotation_inputs(wildcards) -> list[str]:
     """The annotation files a data set's sample sheet is built from."""
-    dataset = config["datasets"][wildcards.dataset]
-    return [str(a.path) for a in annotation_sources(dataset)]
+    return [str(a.path) for a in annotation_sources(dataset_config(wildcards.dataset))]
 
 
 # --- per-sample stages, packed into jobs ------------------------------------------------

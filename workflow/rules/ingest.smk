@@ -23,7 +23,7 @@ rule ingest_samples:
         mem_mb=300,
         runtime=2,
     params:
-        dataset=lambda wildcards: config["datasets"][wildcards.dataset],
+        dataset=lambda wildcards: dataset_config(wildcards.dataset),
         failures=lambda wildcards: f"{RESULTS}/{wildcards.dataset}/failures/ingest",
         version=config["versions"]["ingest"],
     script:

@@ -120,11 +120,12 @@ DEFAULT_SOURCES = {
     "samm": "SAMM/{subject}/{video}",
 }
 
-#: The synthetic data set's two parts (see microexp.synthetic.generate).
-SYNTHETIC_PARTS = (
-    ("dsme3d/micro-expression.xlsx", "dsme3d", "dsme3d/{subject}/{sample}"),
-    ("realsense/annotations.tsv", "generic", None),
-)
+#: The synthetic data set's two parts (see microexp.synthetic.generate), by name: frame
+#: folders with a DSME-3D sheet, and RealSense recordings with a generic sheet.
+SYNTHETIC_PARTS = {
+    "frames": ("dsme3d/micro-expression.xlsx", "dsme3d", "dsme3d/{subject}/{sample}"),
+    "realsense": ("realsense/annotations.tsv", "generic", None),
+}
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,15 @@ def annotation_sources(dataset: Mapping[str, Any]) -> list[AnnotationSource]:
     if layout != "synthetic":
         check_layout(layout)
     if layout == "synthetic":
-        return [AnnotationSource(root / f, lay, pattern) for f, lay, pattern in SYNTHETIC_PARTS]
+        # A part with no samples (e.g. `synthetic.realsense_subjects: 0`) has no sheet: the
+        # workflow names the parts that exist (`parts`); without it, both are read.
+        parts = dataset.get("parts", list(SYNTHETIC_PARTS))
+        unknown = sorted(set(parts) - set(SYNTHETIC_PARTS))
+        if unknown:
+            raise ValueError(f"unknown synthetic parts {unknown}; known: {list(SYNTHETIC_PARTS)}")
+        return [
+            AnnotationSource(root / SYNTHETIC_PARTS[p][0], *SYNTHETIC_PARTS[p][1:]) for p in parts
+        ]
     files = dataset.get("annotations") or DEFAULT_ANNOTATIONS.get(layout)
     if not files:
         raise ValueError(f"data set with layout {layout!r} needs `annotations:` in the config")
