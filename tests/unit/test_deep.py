@@ -211,3 +211,10 @@ def test_bad_inputs_are_refused():
         deep.fit_predict_loso(x, y, ["a"] * len(x), epochs=1)
     with pytest.raises(ValueError, match="not among the classes"):
         deep.fit_predict_loso(x, y.astype(str), groups, epochs=1, classes=["0", "1"])
+
+
+def test_one_model_at_a_time_is_cpu_only():
+    x, y, groups = _problem(n_per_subject=(3, 3))
+    train, test = _loso_sets(groups)
+    with pytest.raises(ValueError, match="batched=True"):
+        deep.train_predict(x, y, train, test, [1, 2], epochs=1, device="cuda", batched=False)

@@ -269,6 +269,8 @@ def train_predict(
     if batched is None:
         batched = device != "cpu"
     if not batched:
+        if device != "cpu":
+            raise ValueError(f"one model at a time runs on the CPU; on {device} use batched=True")
         return _train_predict_one_by_one(
             model, x_np, y, train_sets, predict_sets, seeds, n_classes, epochs, batch_size,
             learning_rate, shuffle_seed, n_threads, return_params,
