@@ -12,6 +12,7 @@ import pytest
 from microexp.features import depth_flow
 from microexp.features.lk3d import (
     _refine,
+    _solve_window,
     gaussian_kernel3d,
     pyramid_downsample,
     upsample_flow,
@@ -134,3 +135,56 @@ def test_upsampled_initial_flow_is_doubled_and_rounded_half_away_from_zero():
     assert upsample_flow(np.full((6, 6, 6), -0.25), (12, 12, 12))[5, 5, 5] == -1
     # Near the far end of the doubled grid the zeros beyond it are filtered in before the crop.
     assert init[5, 5, 11] < 2
+
+
+def _octave_pinv_solution(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # pinv(A) (-B) with Octave's default cut-off: singular values <= 3 sigma_max eps dropped
+    # (numpy's pinv drops those <= rcond sigma_max).
+    return np.linalg.pinv(a, rcond=3 * np.finfo(float).eps) @ -b
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.empty(3)
+    _solve_window(
+        a[0, 0], a[0, 1], a[0, 2], a[1, 1], a[1, 2], a[2, 2], b[0], b[1], b[2],
+        np.empty((3, 3)), np.empty((3, 3)), out,
+    )  # fmt: skip
+    return out
+
+
+def test_window_solution_is_pinv_with_octaves_cut_off():
+    # Well-conditioned windows take a closed-form inverse, near-singular and rank-deficient
+    # ones pinv's cut-off; both must give pinv(A) (-B) as Octave computes it.
+    rng = np.random.default_rng(3)
+    b = np.array([3.0, -1.0, 2.0])
+    cases = []
+    for _ in range(20):
+        g = rng.normal(size=(30, 3)) * rng.uniform(0.1, 10.0, 3)
+        cases.append(g.T @ g)  # full rank, various conditioning
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    for eigenvalues in (
+        [5.0, 2.0, 1.0],
+        [5.0, 2.0, 1e-4],
+        [5.0, 2.0, 1e-9],
+        [5.0, 1e-7, 1e-12],
+        [5.0, 2.0, 1e-17],
+    ):
+        cases.append(q @ np.diag(eigenvalues) @ q.T)  # ever closer to singular; the last one
+        # below the cut-off (3 x 5 x eps = 3.3e-15): pinv drops it, an inverse would not
+    # Exactly rank-deficient (integer entries: the products are exact): rank 2, rank 1, and
+    # data along one axis only (an empty window's neighbour).
+    u = np.array([1.0, 2.0, -1.0])
+    v = np.array([0.0, 1.0, 3.0])
+    cases += [np.outer(u, u) + np.outer(v, v), np.outer(u, u), np.diag([4.0, 0.0, 0.0])]
+    for a in cases:
+        expected = _octave_pinv_solution(a, b)
+        got = _solve(a, b)
+        # Any two pinv computations differ by ~cond eps (relative) on the singular values kept.
+        singular = np.linalg.svd(a, compute_uv=False)
+        kept = singular[singular > 3 * np.finfo(float).eps * singular[0]]
+        tolerance = 1e-9 + 100 * np.finfo(float).eps * kept[0] / kept[-1]
+        assert np.max(np.abs(got - expected)) <= tolerance * (1 + np.max(np.abs(expected))), a
+    # Rank 1: the solution lies along the one direction with data, none along the others.
+    got = _solve(np.outer(u, u), b)
+    np.testing.assert_allclose(got, -u * (u @ b) / (u @ u) ** 2, rtol=1e-12)
+    assert np.all(_solve(np.zeros((3, 3)), b) == 0.0)
