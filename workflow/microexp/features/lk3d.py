@@ -328,7 +328,8 @@ def _slice_sums(image1, image2, i0, j0, z, si, sj, sk, first, g, planes, out):  
     # sum_c g(c) (slice c). `first`: z is the window's first bin (the bin before it counts as
     # zero, as in the reference's per-window derivatives). Fields are 8x the reference's (its
     # kernels carry 1/4 and the two frames are averaged): the caller scales the sums by 1/64,
-    # which is exact (a power of two).
+    # which is exact (a power of two). Returns whether bin z itself holds data in either window
+    # (if not, the sums of z as a window's first bin are zero).
     n = g.shape[0]
     sc = planes[0]
     dc = planes[1]
@@ -338,6 +339,7 @@ def _slice_sums(image1, image2, i0, j0, z, si, sj, sk, first, g, planes, out):  
     sbdc = planes[5]
     mbc = planes[6]
     any_data = False
+    any_cur = False
     for a in range(n):
         for b in range(n):
             v1 = float(image1[i0 + a, j0 + b, z])
@@ -351,7 +353,9 @@ def _slice_sums(image1, image2, i0, j0, z, si, sj, sk, first, g, planes, out):  
                 u2 = float(image2[i0 + a + si, j0 + b + sj, z - 1 + sk])
                 p_prev = u1 + u2
                 m_prev = u1 - u2
-            if p_cur != 0.0 or m_cur != 0.0 or p_prev != 0.0 or m_prev != 0.0:
+            if p_cur != 0.0 or m_cur != 0.0:
+                any_cur = True
+            elif p_prev != 0.0 or m_prev != 0.0:
                 any_data = True
             # Along depth: sum and backward difference (previous minus current).
             sc[a, b] = p_cur + p_prev
@@ -359,8 +363,8 @@ def _slice_sums(image1, image2, i0, j0, z, si, sj, sk, first, g, planes, out):  
             mc[a, b] = m_cur + m_prev
     for e in range(9):
         out[e] = 0.0
-    if not any_data:
-        return
+    if not (any_data or any_cur):
+        return False
     # Along columns (the window is zero before its first column).
     for a in range(n):
         prev_s = 0.0
@@ -420,12 +424,17 @@ def _slice_sums(image1, image2, i0, j0, z, si, sj, sk, first, g, planes, out):  
     out[6] = b0
     out[7] = b1
     out[8] = b2
+    return any_cur
 
 
 @njit(cache=True, nogil=True)
 def _refine_all(image1, image2, occupied1, occupied2, radius, g, ux, uy, uz):  # pragma: no cover
     # Windows along a depth run (same row, column and integer shift) share all but one slice:
-    # the full-slice sums are kept in a ring buffer indexed by bin.
+    # the full-slice sums are kept in a ring buffer indexed by bin. A window with no data has
+    # every slice zero, so it starts (or continues) a run with zero slices instead of breaking
+    # it; `has_bin` records whether a bin held data, so that the sums of a window's first bin
+    # (zero before it) are only computed when that bin holds any. Both are exact: the skipped
+    # sums are zeros.
     n0, n1, n2 = image1.shape
     n = 2 * radius + 1
     skipped = np.zeros(n0, dtype=np.int64)
@@ -433,6 +442,7 @@ def _refine_all(image1, image2, occupied1, occupied2, radius, g, ux, uy, uz):  #
     for i in range(radius, n0 - radius):
         planes = np.empty((7, n, n))
         ring = np.empty((n, 9))
+        has_bin = np.ones(n, dtype=np.bool_)
         first_slice = np.empty(9)
         sums = np.empty(9)
         work = np.empty((3, 3))
@@ -460,30 +470,51 @@ def _refine_all(image1, image2, occupied1, occupied2, radius, g, ux, uy, uz):  #
                 ):  # fmt: skip
                     run = False
                     continue
+                same_run = run and si == run_si and sj == run_sj and sk == run_sk
                 if not occupied1[i, j, k] and not occupied2[i + si, j + sj, k + sk]:
                     skipped[i] += 1
-                    run = False
+                    # Every bin of both windows is empty: all slice sums are zero.
+                    if same_run:
+                        z = k + radius
+                        for e in range(9):
+                            ring[z % n, e] = 0.0
+                        has_bin[z % n] = False
+                    else:
+                        for z in range(n):
+                            for e in range(9):
+                                ring[z, e] = 0.0
+                            has_bin[z] = False
+                    run = True
+                    run_si = si
+                    run_sj = sj
+                    run_sk = sk
                     continue
                 solved[i] += 1
                 i0 = i - radius
                 j0 = j - radius
-                if run and si == run_si and sj == run_sj and sk == run_sk:
+                if same_run:
                     z = k + radius
-                    _slice_sums(
+                    has_bin[z % n] = _slice_sums(
                         image1, image2, i0, j0, z, si, sj, sk, False, g, planes, ring[z % n]
                     )
                 else:
                     for z in range(k - radius + 1, k + radius + 1):
-                        _slice_sums(
+                        has_bin[z % n] = _slice_sums(
                             image1, image2, i0, j0, z, si, sj, sk, False, g, planes, ring[z % n]
                         )
+                    has_bin[(k - radius) % n] = True  # not known: computed below
                 run = True
                 run_si = si
                 run_sj = sj
                 run_sk = sk
-                _slice_sums(
-                    image1, image2, i0, j0, k - radius, si, sj, sk, True, g, planes, first_slice
-                )
+                if has_bin[(k - radius) % n]:
+                    _slice_sums(
+                        image1, image2, i0, j0, k - radius, si, sj, sk, True, g, planes,
+                        first_slice,
+                    )  # fmt: skip
+                else:
+                    for e in range(9):
+                        first_slice[e] = 0.0
                 for e in range(9):
                     sums[e] = g[0] * first_slice[e]
                 for c in range(1, n):
