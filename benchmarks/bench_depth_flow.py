@@ -17,7 +17,8 @@ brows and a mouth corner (1-2 mm, a few pixels) give an RGB-D tensor pair throug
   (`interior_windows`); a direct Octave run of the real-size pair would take about an hour.
 
 The first call (numba compilation, or loading its cache) is timed apart and reported as
-`warmup`; the 64 x 64 x 48 figure is the best of a few runs. Writes depth_flow.json to `out_dir`. Timings come from a shared machine: indicative only.
+`warmup`; the 64 x 64 x 48 figure is the best of a few runs. Writes depth_flow.json to
+`out_dir`. Timings come from a shared machine: indicative only.
 
 Run: python -m benchmarks bench_depth_flow
 """
