@@ -13,7 +13,14 @@ import pandas as pd
 
 from microexp.io.aus import AUParseError, format_aus, parse_aus, uncertain_aus
 from microexp.io.expression_type import parse_expression_type
-from microexp.io.spreadsheets import CellError, SheetReport, cell_text, frame_number, is_blank
+from microexp.io.spreadsheets import (
+    CellError,
+    SheetReport,
+    cell_text,
+    column_letter,
+    frame_number,
+    is_blank,
+)
 
 #: The normalised schema, in order (:mod:`microexp.io.annotations`).
 COLUMNS: tuple[str, ...] = (
@@ -209,13 +216,8 @@ def _order_key(value: object) -> tuple[int, object]:
 
 
 def _letters(k: int) -> str:
-    """0 -> "a", 25 -> "z", 26 -> "aa", ..."""
-    text = ""
-    k += 1
-    while k:
-        k, rest = divmod(k - 1, 26)
-        text = chr(ord("a") + rest) + text
-    return text
+    """0 -> "a", 25 -> "z", 26 -> "aa", ... (spreadsheet column letters, lower case)."""
+    return column_letter(k).lower()
 
 
 def unique_sample_ids(table: pd.DataFrame) -> pd.Series:
