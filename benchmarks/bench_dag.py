@@ -45,19 +45,25 @@ SUBJECTS = (20, 100)  # 1,000 and 5,000 samples
 PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
 
 
-def write_sheet(root: Path, subjects: int) -> Path:
+def write_generic_sheet(root: Path, samples: list[tuple[int, int]], half_length: int) -> Path:
+    """A generic sheet of (subject, video) rows, recordings that need not exist."""
     rows = ["subject\tvideo\tsample\tsource\tonset\tapex\toffset\taus\texpression_type\t"
             "objective_class\temotion"]  # fmt: skip
-    for subject in range(1, subjects + 1):
-        for video in range(1, VIDEOS + 1):
-            onset = 100 + 7 * video
-            rows.append(
-                f"{subject}\t{video}\t{subject}_{video}\trecordings/{subject}/{video}.bag\t"
-                f"{onset}\t{onset + 12}\t{onset + 24}\tAU4+AU7\tmicro\tIV\tdisgust"
-            )
+    for subject, video in samples:
+        onset = 100 + 7 * video
+        rows.append(
+            f"{subject}\t{video}\t{subject}_{video}\trecordings/{subject}/{video}.bag\t"
+            f"{onset}\t{onset + half_length}\t{onset + 2 * half_length}\tAU4+AU7\tmicro\tIV\t"
+            "disgust"
+        )
     sheet = root / "annotations.tsv"
     sheet.write_text("\n".join(rows) + "\n")
     return sheet
+
+
+def write_sheet(root: Path, subjects: int) -> Path:
+    pairs = [(s, v) for s in range(1, subjects + 1) for v in range(1, VIDEOS + 1)]
+    return write_generic_sheet(root, pairs, 12)
 
 
 def snakemake(workdir: Path, *args: str) -> tuple[str, float]:
@@ -107,18 +113,8 @@ PER_SAMPLE_STAGES = ("ingest", "face2d", "cloud3d", "flow", "depth_flow", "lbpto
 
 def write_casme3_sheet(root: Path) -> Path:
     """4,206 rows over 100 subjects, recordings that need not exist (30 fps, CAS(ME)^3's)."""
-    rows = ["subject\tvideo\tsample\tsource\tonset\tapex\toffset\taus\texpression_type\t"
-            "objective_class\temotion"]  # fmt: skip
-    for i in range(CASME3_SAMPLES):
-        subject, video = i % CASME3_SUBJECTS + 1, i // CASME3_SUBJECTS + 1
-        onset = 100 + 7 * video
-        rows.append(
-            f"{subject}\t{video}\t{subject}_{video}\trecordings/{subject}/{video}.bag\t"
-            f"{onset}\t{onset + 6}\t{onset + 12}\tAU4+AU7\tmicro\tIV\tdisgust"
-        )
-    sheet = root / "annotations.tsv"
-    sheet.write_text("\n".join(rows) + "\n")
-    return sheet
+    pairs = [(i % CASME3_SUBJECTS + 1, i // CASME3_SUBJECTS + 1) for i in range(CASME3_SAMPLES)]
+    return write_generic_sheet(root, pairs, 6)
 
 
 def casme3_config(root: Path) -> dict:
