@@ -218,3 +218,11 @@ def test_one_model_at_a_time_is_cpu_only():
     train, test = _loso_sets(groups)
     with pytest.raises(ValueError, match="batched=True"):
         deep.train_predict(x, y, train, test, [1, 2], epochs=1, device="cuda", batched=False)
+
+
+@pytest.mark.parametrize("api", ["fit_predict_loso", "fit_predict_nested_loso"])
+def test_inputs_and_labels_of_different_lengths_are_refused(api: str) -> None:
+    """Both APIs check their inputs the same way, before any training."""
+    inputs = np.zeros((6, 3, 28, 28), dtype=np.float32)
+    with pytest.raises(ValueError, match="6 inputs but 5 labels"):
+        getattr(deep, api)(inputs, ["a", "b"] * 2 + ["a"], ["s1", "s2", "s3"] * 2, epochs=1)

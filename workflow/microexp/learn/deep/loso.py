@@ -42,6 +42,23 @@ def _fold_order(subjects: np.ndarray) -> list[str]:
     return list(dict.fromkeys(subjects.tolist()))
 
 
+def _prepare(
+    inputs: np.ndarray,
+    labels: Sequence,
+    groups: Sequence,
+    model: str,
+    classes: Sequence[str] | None,
+) -> tuple[str, np.ndarray, np.ndarray, list[str], np.ndarray, list[str]]:
+    """Checked inputs, encoded labels, subjects and the LOSO fold order of both APIs."""
+    model = _check_model(model)
+    x = _check_inputs(inputs, model)
+    y, classes = _encode(labels, classes)
+    if len(y) != len(x):
+        raise ValueError(f"{len(x)} inputs but {len(y)} labels")
+    subjects = _subjects(groups, len(x))
+    return model, x, y, classes, subjects, _fold_order(subjects)
+
+
 def fit_predict_loso(
     inputs: np.ndarray,
     labels: Sequence,
@@ -67,13 +84,7 @@ def fit_predict_loso(
     Returns one row per input row: sample (the row index), subject, fold, y_true, y_pred and
     ``p_<class>`` softmax probabilities (ties in the argmax go to the earlier class).
     """
-    model = _check_model(model)
-    x = _check_inputs(inputs, model)
-    y, classes = _encode(labels, classes)
-    if len(y) != len(x):
-        raise ValueError(f"{len(x)} inputs but {len(y)} labels")
-    subjects = _subjects(groups, len(x))
-    order = _fold_order(subjects)
+    model, x, y, classes, subjects, order = _prepare(inputs, labels, groups, model, classes)
     if len(order) < 2:
         raise ValueError("LOSO needs at least two subjects")
     test_sets = [np.flatnonzero(subjects == s) for s in order]
@@ -151,11 +162,7 @@ def fit_predict_nested_loso(
     order), then those of ``fit_predict_loso``; rows sorted by outer fold, then sample. Each
     (outer, inner) model has its own seed, distinct from the outer models'.
     """
-    model = _check_model(model)
-    x = _check_inputs(inputs, model)
-    y, classes = _encode(labels, classes)
-    subjects = _subjects(groups, len(x))
-    order = _fold_order(subjects)
+    model, x, y, classes, subjects, order = _prepare(inputs, labels, groups, model, classes)
     if len(order) < 3:
         raise ValueError("nested LOSO needs at least three subjects")
     train_sets, test_sets, seeds, extra = [], [], [], []
