@@ -367,3 +367,24 @@ def test_setting_and_fusion_scores_follow_the_schema() -> None:
         SYNTHETIC,
     )
     assert table.values.shape[0] == 2
+
+
+def test_header_says_how_the_svm_decided() -> None:
+    """Tables 6-10 name the decision rule their scores carry (docs/methods.md#svm)."""
+    scores = block_scores()
+    no_column = dsme3d_block_table(scores, SYNTHETIC, classification="objective")
+    assert not any(line.startswith("SVM decision") for line in no_column.header)
+    voted = dsme3d_block_table(
+        scores.assign(decision="vote"), SYNTHETIC, classification="objective"
+    )
+    assert [line for line in voted.header if line.startswith("SVM decision")] == [
+        "SVM decision: LIBSVM's one-vs-one vote (svmpredict without -b 1; ties to the earlier "
+        "class)."
+    ]
+    assert "one-vs-one vote" in to_markdown(voted)
+    platt = dsme3d_table6(radius_scores().assign(decision="probability"), SYNTHETIC)
+    assert sum("Platt-scaled" in line for line in platt.header) == 1
+    with pytest.raises(ValueError, match="unknown SVM decision 'majority'"):
+        dsme3d_block_table(
+            scores.assign(decision="majority"), SYNTHETIC, classification="objective"
+        )

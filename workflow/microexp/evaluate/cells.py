@@ -13,7 +13,7 @@ import pandas as pd
 
 from microexp.evaluate import paper
 from microexp.evaluate.formatting import TableContext
-from microexp.evaluate.wording import describe_protocol, protocol_label
+from microexp.evaluate.wording import describe_decision, describe_protocol, protocol_label
 
 TIE = 1e-9
 
@@ -133,6 +133,13 @@ def protocol_lines(rows: pd.DataFrame) -> list[str]:
     return lines
 
 
+def decision_lines(rows: pd.DataFrame) -> list[str]:
+    """One line per SVM decision rule the rows were scored with (none for older score files)."""
+    if "decision" not in rows.columns:
+        return []
+    return [describe_decision(str(d)) for d in dict.fromkeys(rows["decision"].dropna())]
+
+
 def first_value(rows: pd.DataFrame, column: str) -> Any:
     if column not in rows.columns or rows[column].isna().all():
         return None
@@ -155,6 +162,7 @@ def header_lines(
         f"Dataset: {context.dataset} (layout {context.layout}).",
         samples_line(rows, context, by),
         *protocol_lines(rows),
+        *decision_lines(rows),
         *metric_lines,
     ]
     lines += list(paper_lines) if comparison.applies else [comparison.note]

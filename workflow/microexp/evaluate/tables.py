@@ -4,9 +4,9 @@ Layouts follow the papers: DSME-3D Table 6 (LBP-TOP radii), Tables 7-10 (33 bloc
 overlaps, one table per classification x protocol), Table 11 (fusion of LBP-TOP with SI, HK,
 SI+HK, with the oracle a *and* the nested a, docs/tables.md) and CAS(ME)^2 Table 5 (radii x P x
 mapping under LOVO). Every table carries a header block: dataset, samples used and excluded (with
-a pointer to the exclusion list), protocol, metric definition (pooled vs per-fold mean), and the
-published figure beside ours when the dataset is the paper's own (docs/tables.md; `paper.py`), or a
-note that the published figures are for the real database.
+a pointer to the exclusion list), protocol, SVM decision rule, metric definition (pooled vs
+per-fold mean), and the published figure beside ours when the dataset is the paper's own
+(docs/tables.md; `paper.py`), or a note that the published figures are for the real database.
 
 Where each piece lives:
 

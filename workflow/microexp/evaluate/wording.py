@@ -64,6 +64,21 @@ def describe_protocol(
     raise ValueError(f"unknown protocol {protocol!r}")
 
 
+def describe_decision(decision: str) -> str:
+    """How the SVM decided each class (docs/methods.md#svm: the experiment's ``decision``)."""
+    if decision == "vote":
+        return (
+            "SVM decision: LIBSVM's one-vs-one vote (svmpredict without -b 1; ties to the "
+            "earlier class)."
+        )
+    if decision == "probability":
+        return (
+            "SVM decision: argmax of Platt-scaled class probabilities (LIBSVM -b 1; ties to the "
+            "earlier class)."
+        )
+    raise ValueError(f"unknown SVM decision {decision!r}")
+
+
 def describe_metric(metric: str, aggregation: str) -> str:
     """What a figure is: the metric and whether it is pooled over folds or a mean of folds."""
     what = {
