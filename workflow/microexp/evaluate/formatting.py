@@ -178,24 +178,28 @@ def latex_text(text: Any) -> str:
     return "".join(out)
 
 
+# A table with more rows than this does not fit a page as a float with its notes (Tables 7-10:
+# 33 grids); it becomes a longtable that breaks across pages.
+LONGTABLE_ROWS = 24
+
+
 def to_latex(table: PaperTable) -> str:
-    """A booktabs ``table`` (needs \\usepackage{booktabs}); two-level column headers become
-    \\multicolumn groups. Written by hand: pandas' to_latex needs jinja2, which is not a
-    declared dependency."""
+    """A booktabs ``table`` float (needs \\usepackage{booktabs}), or for tables of more than
+    ``LONGTABLE_ROWS`` rows a ``longtable`` (also \\usepackage{longtable}) that breaks across
+    pages; two-level column headers become \\multicolumn groups. Written by hand: pandas'
+    to_latex needs jinja2, which is not a declared dependency."""
     cells = table.cells
     n_index = cells.index.nlevels
     spec = "l" * n_index + "r" * cells.shape[1]
-    lines = [
-        "% " + table.title,
-        *[f"% {line}" for line in table.header],
-        r"\begin{table}[htbp]",
-        r"\centering",
-        rf"\caption{{{latex_text(table.title)}}}",
-        rf"\label{{tab:{table.name}}}",
-        r"\small",
-        rf"\begin{{tabular}}{{{spec}}}",
-        r"\toprule",
-    ]
+    long = len(cells) > LONGTABLE_ROWS
+    caption = [rf"\caption{{{latex_text(table.title)}}}", rf"\label{{tab:{table.name}}}"]
+    lines = ["% " + table.title, *[f"% {line}" for line in table.header]]
+    if long:
+        lines += [r"\begingroup\small", rf"\begin{{longtable}}{{{spec}}}"]
+        lines += [caption[0], caption[1] + r" \\", r"\toprule"]
+    else:
+        lines += [r"\begin{table}[htbp]", r"\centering", *caption, r"\small"]
+        lines += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule"]
     names = [latex_text(n) for n in index_names(cells.index)]
     if isinstance(cells.columns, pd.MultiIndex) and cells.columns.nlevels == 2:
         groups: list[tuple[str, int]] = []
@@ -230,12 +234,12 @@ def to_latex(table: PaperTable) -> str:
                 cell += r"$^\dagger$"
             row.append(cell)
         lines.append(" & ".join(row) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\bottomrule", r"\end{longtable}" if long else r"\end{tabular}"]
     notes = [*table.header, *table.legend]
     if notes:
         lines.append(r"\par\smallskip\footnotesize")
         lines.append(" \\\\\n".join(latex_text(n) for n in notes))
-    lines.append(r"\end{table}")
+    lines.append(r"\par\endgroup" if long else r"\end{table}")
     return "\n".join(lines) + "\n"
 
 
