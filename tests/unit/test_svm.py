@@ -298,3 +298,108 @@ def test_shared_minmax_gram_equals_each_folds_own_product(nested: bool) -> None:
         np.testing.assert_allclose(shared.test, x_test @ x_train.T, rtol=0, atol=1e-12)
         np.testing.assert_allclose(shared.train_variance, x_train.var(), rtol=1e-12)
         np.testing.assert_allclose(shared.test_sqnorm, (x_test**2).sum(axis=1), rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------------ LIBSVM called directly
+
+
+@pytest.mark.parametrize("present", [(0, 1), (1, 3, 4), (0, 1, 2, 3, 4)])
+@pytest.mark.parametrize("probability", [False, True])
+def test_direct_libsvm_calls_are_svc_bit_for_bit(present: tuple, probability: bool) -> None:
+    """The fold's SVM is LIBSVM called with the arguments ``SVC(kernel="precomputed").fit``
+    passes: the same model (support, dual coefficients, intercepts), the same decision values
+    (LIBSVM's sign: sklearn flips the binary one) or Platt probabilities, to the bit, and the
+    vote predicts what ``SVC.predict`` does. Class codes with gaps (a class absent from the
+    training fold) map as sklearn maps them."""
+    from sklearn.svm import SVC
+
+    from microexp.learn.svm import _libsvm_fit, _libsvm_predict, _svc, vote_shares
+
+    rng = np.random.default_rng(len(present) + 10 * probability)
+    y = np.array(present)[rng.integers(0, len(present), 70)]
+    y[: len(present)] = present  # every class present
+    x = rng.random((70, 25)) + 0.3 * np.eye(5)[y].repeat(5, axis=1)
+    kernel_train = x[:55] @ x[:55].T
+    kernel_test = x[55:] @ x[:55].T
+    params = SVMParams(kernel="linear", C=2.0)
+    model = _svc(params, 0.0, 1234, True, probability)
+    fitted = _libsvm_fit(kernel_train, y[:55], model, probability)
+    values = _libsvm_predict(fitted, kernel_test, model, probability)
+    reference = SVC(
+        C=2.0,
+        kernel="precomputed",
+        probability=probability,
+        random_state=1234,
+        cache_size=500,
+        decision_function_shape="ovo",
+    )
+    with pytest.warns(FutureWarning):  # sklearn 1.9 deprecates the probability argument
+        reference.fit(kernel_train, y[:55])
+    np.testing.assert_array_equal(fitted.classes, reference.classes_)
+    np.testing.assert_array_equal(fitted.support, reference.support_)
+    np.testing.assert_array_equal(fitted.dual_coef, reference._dual_coef_)
+    np.testing.assert_array_equal(fitted.intercept, reference._intercept_)
+    if probability:
+        np.testing.assert_array_equal(values, reference.predict_proba(kernel_test))
+    else:
+        expected = reference.decision_function(kernel_test).reshape(len(kernel_test), -1)
+        if len(present) == 2:
+            expected = -expected
+        np.testing.assert_array_equal(values, expected)
+        shares = vote_shares(values, len(present))
+        np.testing.assert_array_equal(
+            fitted.classes[shares.argmax(axis=1)], reference.predict(kernel_test)
+        )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [SVMParams(kernel="linear", C=1.0), SVMParams(kernel="poly", gamma=0.1, degree=3, coef0=1.0)],
+)
+def test_vote_tables_are_svc_on_each_folds_kernel(params: SVMParams) -> None:
+    """Fold by fold, a vote sweep's predictions and vote shares are those of
+    ``SVC(kernel="precomputed")`` fitted on the same fold kernel (the shared min-max Gram
+    matrix): LIBSVM's decision values through sklearn, its vote (``SVC.predict``)."""
+    from sklearn.svm import SVC
+
+    from microexp.learn.protocols import derive_seed, folds
+    from microexp.learn.svm import _GramCache, _resolve_gamma, kernel_from_gram, vote_shares
+
+    samples, subjects, labels, features = problem(n_subjects=7, n_features=50, seed=5)
+    for splits in (
+        loso_splits(samples, subjects, labels),
+        kfold_splits(samples, subjects, labels, seed=3, n_splits=5, n_repeats=2),
+    ):
+        table = cross_validate_svm(
+            features, samples, splits, params, seed=9, classes=CLASSES, decision="vote"
+        )
+        order = list(dict.fromkeys(splits["sample"]))
+        x = features[[samples.index(s) for s in order]]
+        rows = splits["sample"].map({s: k for k, s in enumerate(order)}).to_numpy()
+        y = splits["label"].map({c: k for k, c in enumerate(CLASSES)}).to_numpy()
+        cache = _GramCache(x, share_minmax=True)
+        for fold in folds(splits):
+            g = cache.fold(rows[fold.train], rows[fold.test], "minmax")
+            gamma = _resolve_gamma(params, g.n_features, g.train_variance)
+            model = SVC(
+                C=params.C,
+                kernel="precomputed",
+                random_state=derive_seed(9, *fold.key),
+                cache_size=500,
+                decision_function_shape="ovo",
+            ).fit(
+                kernel_from_gram(g.train, params, gamma, g.train_sqnorm, g.train_sqnorm),
+                y[fold.train],
+            )
+            kernel_test = kernel_from_gram(g.test, params, gamma, g.test_sqnorm, g.train_sqnorm)
+            values = model.decision_function(kernel_test).reshape(len(fold.test), -1)
+            if len(model.classes_) == 2:
+                values = -values
+            shares = np.zeros((len(fold.test), len(CLASSES)))
+            shares[:, model.classes_] = vote_shares(values, len(model.classes_))
+            np.testing.assert_array_equal(
+                table.iloc[fold.test][probability_columns(CLASSES)].to_numpy(), shares
+            )
+            assert table.iloc[fold.test]["predicted"].tolist() == [
+                CLASSES[k] for k in model.predict(kernel_test)
+            ]

@@ -23,6 +23,7 @@ outer_fold``: for each outer fold, an inner protocol on that fold's training row
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class Fold:
     test: np.ndarray
 
 
+@functools.lru_cache(maxsize=65536)  # a sweep asks again for every setting: once is enough
 def derive_seed(seed: int, *path: int) -> int:
     """A 31-bit seed derived deterministically from the config seed and a path (e.g. a repeat).
 

@@ -31,6 +31,13 @@ agrees with the fold's own product to ~1e-14 relative). LIBSVM's solver stops at
 flip only for a sample that near a pairwise boundary. Platt's inner fits amplify them to
 probability differences up to ~1e-2, so ``decision="probability"`` keeps each fold's own product
 and gives the same numbers, bit for bit, as before votes existed (classify version 1).
+With a precomputed kernel, LIBSVM is called through scikit-learn's compiled wrapper
+(``sklearn.svm._libsvm``, scikit-learn pinned) with exactly the arguments ``SVC.fit`` and
+``SVC.decision_function`` / ``predict_proba`` pass it, skipping their input validation and
+copies (as costly as the solver on a sweep's folds): the same models and values, bit for bit
+(tested against ``SVC`` fold by fold). The min-max fold update gathers the changed features
+from feature-major copies and does the same arithmetic in the same order as before, so the
+fold Gram matrices are bit for bit those of ``versions: classify: 2``.
 Without precomputation, LIBSVM evaluates the kernel itself, repeatedly across its one-vs-one and
 Platt sub-problems (~25-35x slower on a 373 x 5,000 problem, benchmarks/bench_classify.py);
 predictions were identical in the tests and the benchmark.
@@ -47,6 +54,7 @@ to 1.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -54,7 +62,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.svm import SVC
+from sklearn.svm import SVC, _libsvm
 from threadpoolctl import threadpool_limits
 
 from microexp.learn.protocols import Fold, check_splits, derive_seed, folds, group_columns
@@ -204,6 +212,26 @@ class _FoldGram:
     n_features: int
 
 
+@dataclass(frozen=True)
+class _MinmaxWhole:
+    """Min-max scaling over all rows: the Gram matrix and row sums of the scaled features, each
+    feature's minimum and range (1 for a constant feature, as ``scale_features``), where each
+    feature takes its extremes and on how many rows (-1 for a constant feature: no fold changes
+    it), and feature-major copies of the raw and scaled features (a fold gathers a few features'
+    values over all rows from contiguous memory)."""
+
+    gram: np.ndarray  # (n_rows, n_rows)
+    rowsum: np.ndarray
+    low: np.ndarray
+    span: np.ndarray
+    at_low: np.ndarray  # (n_rows, n_features) bool
+    at_high: np.ndarray
+    n_low: np.ndarray
+    n_high: np.ndarray
+    by_feature: np.ndarray  # (n_features, n_rows)
+    scaled_by_feature: np.ndarray
+
+
 class _GramCache:
     """Gram matrices per (fold, scaling): one matrix of all rows for the scalings that fit nothing
     (``none``, ``l2``) and for ``minmax`` (updated per fold, module docstring); ``zscore``
@@ -216,7 +244,7 @@ class _GramCache:
         self.features = features
         self.share_minmax = share_minmax
         self._global: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
-        self._minmax: tuple[np.ndarray, ...] | None = None
+        self._minmax: _MinmaxWhole | None = None
 
     def _whole(self, scaling: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         if scaling not in self._global:
@@ -226,10 +254,8 @@ class _GramCache:
             self._global[scaling] = (gram, np.diag(gram).copy(), x.sum(axis=1), x.shape[1])
         return self._global[scaling]
 
-    def _minmax_whole(self) -> tuple[np.ndarray, ...]:
-        """Over all rows: scaled features, their Gram matrix, row sums, minimum,
-        maximum, range (1 for a constant feature, as ``scale_features``) and how many rows hold
-        each feature's minimum and maximum (-1 for a constant feature: no fold changes it)."""
+    def _minmax_whole(self) -> _MinmaxWhole:
+        """The all-rows min-max scaling and its Gram matrix, computed once (module docstring)."""
         if self._minmax is None:
             x = self.features
             low = x.min(axis=0)
@@ -239,11 +265,23 @@ class _GramCache:
             constant = span == 0
             span[constant] = 1.0
             scaled = (x - low) / span
-            n_low = (x == low).sum(axis=0)
-            n_high = (x == high).sum(axis=0)
+            at_low = x == low
+            at_high = x == high
+            n_low = at_low.sum(axis=0)
+            n_high = at_high.sum(axis=0)
             n_low[constant] = n_high[constant] = -1
-            gram = scaled @ scaled.T
-            self._minmax = (scaled, gram, scaled.sum(axis=1), low, high, span, n_low, n_high)
+            self._minmax = _MinmaxWhole(
+                gram=scaled @ scaled.T,
+                rowsum=scaled.sum(axis=1),
+                low=low,
+                span=span,
+                at_low=at_low,
+                at_high=at_high,
+                n_low=n_low,
+                n_high=n_high,
+                by_feature=np.ascontiguousarray(x.T),
+                scaled_by_feature=np.ascontiguousarray(scaled.T),
+            )
         return self._minmax
 
     def fold(self, train: np.ndarray, test: np.ndarray, scaling: str) -> _FoldGram:
@@ -280,40 +318,53 @@ class _GramCache:
         A changed feature's fold-scaled values are an affine map of its all-rows ones,
         z' = a z + b with a = global range / fold range and b = (global min - fold min) /
         fold range, so the fold's Gram matrix is G + Z diag(a^2 - 1) Z^T + u 1^T + 1 u^T + c 1 1^T
-        with u = Z (a b) and c = sum(b^2), over the changed features only: one product."""
-        scaled, gram, rowsum_all, low, high, span, n_low, n_high = self._minmax_whole()
-        x = self.features
-        n_features = x.shape[1]
+        with u = Z (a b) and c = sum(b^2), over the changed features only: one product.
+        The changed features' columns are gathered from feature-major copies (contiguous rows)
+        and the whole-matrix masks; the arithmetic is the same, in the same order."""
+        whole = self._minmax_whole()
+        n_rows, n_features = self.features.shape
         # A training minimum / range differs from the global one exactly where every row that
         # holds the global minimum (maximum) lies outside the training fold; there, recompute.
-        outside = np.ones(len(x), dtype=bool)
+        outside = np.ones(n_rows, dtype=bool)
         outside[train] = False
-        other = x[outside]
         columns = np.flatnonzero(
-            ((other == low).sum(axis=0) == n_low) | ((other == high).sum(axis=0) == n_high)
+            (whole.at_low[outside].sum(axis=0) == whole.n_low)
+            | (whole.at_high[outside].sum(axis=0) == whole.n_high)
         )
         if len(columns) > self._MAX_UPDATE_SHARE * n_features:
             return None
-        train_part = x[np.ix_(train, columns)]
-        fold_low = train_part.min(axis=0)
-        fold_span = train_part.max(axis=0) - fold_low
+        train_part = whole.by_feature[columns][:, train]
+        fold_low = train_part.min(axis=1)
+        fold_span = train_part.max(axis=1) - fold_low
         fold_span[fold_span == 0] = 1.0
         rows = np.concatenate([train, test])
-        fold_gram = gram[np.ix_(rows, rows)]
-        rowsum = rowsum_all[rows]
+        fold_gram = whole.gram[rows][:, rows]
+        rowsum = whole.rowsum[rows]
         if len(columns):
-            a = span[columns] / fold_span
-            b = (low[columns] - fold_low) / fold_span
-            z = scaled[np.ix_(rows, columns)]
+            a = whole.span[columns] / fold_span
+            b = (whole.low[columns] - fold_low) / fold_span
+            # (rows, changed features), C order: the layout the products below always had.
+            z = np.ascontiguousarray(whole.scaled_by_feature[columns][:, rows].T)
             # a >= 1, except where the training rows are constant (fold range taken as 1):
             # both signs as symmetric products.
             weight = a * a - 1.0
             for sign, part in ((1.0, weight > 0), (-1.0, weight < 0)):
-                if part.any():
+                if part.all():
+                    weighted = z * np.sqrt(sign * weight)
+                elif part.any():
                     weighted = z[:, part] * np.sqrt(sign * weight[part])
-                    fold_gram += sign * (weighted @ weighted.T)
+                else:
+                    continue
+                # In place, without the sign's temporary: g + (-1 * p) is g - p, bit for bit.
+                product = weighted @ weighted.T
+                if sign > 0:
+                    fold_gram += product
+                else:
+                    fold_gram -= product
             u = z @ (a * b)
-            fold_gram += u[:, None] + u[None, :] + float(b @ b)
+            shift = np.add.outer(u, u)  # (u_i + u_j) + c, then added: the order it always had
+            shift += float(b @ b)
+            fold_gram += shift
             rowsum += z @ (a - 1.0) + b.sum()
         n_train = len(train)
         sqnorm = np.diag(fold_gram).copy()
@@ -350,6 +401,14 @@ def _svc(
     )
 
 
+@functools.cache
+def _pair_indicators(n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n_pairs, n_classes) indicators of each pair's first and second class, LIBSVM's order."""
+    first, second = np.triu_indices(n_classes, k=1)
+    eye = np.eye(n_classes)
+    return eye[first], eye[second]
+
+
 def vote_shares(decision_values: np.ndarray, n_classes: int) -> np.ndarray:
     """Each class's share of the one-vs-one votes (n_test, n_classes) from LIBSVM's pairwise
     decision values, pairs (0, 1), (0, 2), ..., (1, 2), ... as LIBSVM orders them: a positive
@@ -357,17 +416,95 @@ def vote_shares(decision_values: np.ndarray, n_classes: int) -> np.ndarray:
     decision_values = np.asarray(decision_values, dtype=np.float64).reshape(
         len(decision_values), -1
     )
-    first, second = np.triu_indices(n_classes, k=1)
-    if decision_values.shape[1] != len(first):
+    firsts, seconds = _pair_indicators(n_classes)
+    if decision_values.shape[1] != len(firsts):
         raise ValueError(
             f"{decision_values.shape[1]} decision values per row; {n_classes} classes have "
-            f"{len(first)} pairs"
+            f"{len(firsts)} pairs"
         )
-    wins = decision_values > 0
-    votes = np.zeros((len(decision_values), n_classes))
-    np.add.at(votes.T, first, wins.T)
-    np.add.at(votes.T, second, ~wins.T)
-    return votes / len(first)
+    wins = (decision_values > 0).astype(np.float64)
+    # Vote counts as products with the pairs' class indicators: whole numbers, exact.
+    votes = wins @ firsts + (1.0 - wins) @ seconds
+    return votes / len(firsts)
+
+
+@dataclass(frozen=True)
+class _FittedSVM:
+    """What ``SVC(kernel="precomputed").fit`` keeps of LIBSVM's model: the classes present (in
+    LIBSVM's label order, sorted) and the arrays its prediction functions take."""
+
+    classes: np.ndarray
+    support: np.ndarray
+    support_vectors: np.ndarray
+    n_support: np.ndarray
+    dual_coef: np.ndarray
+    intercept: np.ndarray
+    prob_a: np.ndarray
+    prob_b: np.ndarray
+
+
+def _libsvm_fit(kernel: np.ndarray, y: np.ndarray, model: SVC, probability: bool) -> _FittedSVM:
+    """LIBSVM's training on a precomputed kernel with exactly the arguments ``model.fit``
+    would hand it (scikit-learn 1.9.1's ``BaseLibSVM.fit`` / ``_dense_fit``, pinned): labels
+    encoded as the index among the sorted classes present, unit sample and class weights, the
+    random seed drawn from ``model.random_state`` as ``fit`` draws it. Calling the compiled
+    routine directly skips ``fit``'s input validation, parameter checks and copies, which cost
+    as much as the solver on sweep-sized folds (docs/methods.md#svm); the model is the same
+    (tested against ``SVC`` fold by fold)."""
+    classes, codes = np.unique(y, return_inverse=True)
+    seed = np.random.RandomState(model.random_state).randint(np.iinfo("i").max)
+    _libsvm.set_verbosity_wrap(0)
+    model_arrays = _libsvm.fit(
+        np.ascontiguousarray(kernel, dtype=np.float64),
+        codes.astype(np.float64),
+        svm_type=0,  # C-SVC
+        sample_weight=np.empty(0),
+        class_weight=np.ones(len(classes)),
+        kernel="precomputed",
+        C=model.C,
+        nu=model.nu,
+        probability=int(probability),
+        degree=model.degree,
+        shrinking=int(model.shrinking),
+        tol=model.tol,
+        cache_size=model.cache_size,
+        coef0=model.coef0,
+        gamma=0.0,  # unused by a precomputed kernel; what fit passes
+        epsilon=model.epsilon,
+        max_iter=model.max_iter,
+        random_seed=seed,
+    )
+    support, support_vectors, n_support, dual_coef, intercept, prob_a, prob_b = model_arrays[:7]
+    if not (np.isfinite(intercept).all() and np.isfinite(dual_coef).all()):
+        raise ValueError("LIBSVM's dual coefficients or intercepts are not finite")
+    return _FittedSVM(
+        classes, support, support_vectors, n_support, dual_coef, intercept, prob_a, prob_b
+    )
+
+
+def _libsvm_predict(
+    fitted: _FittedSVM, kernel: np.ndarray, model: SVC, probability: bool
+) -> np.ndarray:
+    """LIBSVM's pairwise decision values (its own sign: positive votes for the pair's first
+    class) or Platt-coupled class probabilities of the test rows of a precomputed kernel
+    (n_test, n_train), as ``SVC.decision_function`` / ``predict_proba`` compute them."""
+    predict = _libsvm.predict_proba if probability else _libsvm.decision_function
+    return predict(
+        np.ascontiguousarray(kernel, dtype=np.float64),
+        fitted.support,
+        fitted.support_vectors,
+        fitted.n_support,
+        fitted.dual_coef,
+        fitted.intercept,
+        fitted.prob_a,
+        fitted.prob_b,
+        svm_type=0,
+        kernel="precomputed",
+        degree=model.degree,
+        cache_size=model.cache_size,
+        coef0=model.coef0,
+        gamma=0.0,
+    )
 
 
 def _fit_predict_proba(
@@ -389,21 +526,27 @@ def _fit_predict_proba(
         # LIBSVM cannot train on one class; the only thing the fold has learnt is that class.
         probabilities[:, present[0]] = 1.0
         return probabilities
-    model = _svc(params, gamma, random_state, precomputed, decision == "probability")
-    with warnings.catch_warnings():
-        # sklearn 1.9 deprecates probability=True in favour of CalibratedClassifierCV, which is
-        # one-vs-rest calibration, not LIBSVM's pairwise coupling that DSME-3D used (pinned).
-        warnings.simplefilter("ignore", FutureWarning)
-        model.fit(train_input, y_train)
-        if decision == "probability":
-            fitted = model.predict_proba(test_input)
-        else:
-            values = model.decision_function(test_input)
-            if len(model.classes_) == 2:
-                values = -values  # sklearn flips LIBSVM's binary sign (positive: 2nd class)
-            fitted = vote_shares(values, len(model.classes_))
+    probability = decision == "probability"
+    model = _svc(params, gamma, random_state, precomputed, probability)
+    if precomputed:
+        fitted = _libsvm_fit(train_input, y_train, model, probability)
+        values = _libsvm_predict(fitted, test_input, model, probability)
+        classes = fitted.classes
+    else:
+        with warnings.catch_warnings():
+            # sklearn 1.9 deprecates probability=True in favour of CalibratedClassifierCV, which
+            # is one-vs-rest calibration, not LIBSVM's pairwise coupling that DSME-3D used.
+            warnings.simplefilter("ignore", FutureWarning)
+            model.fit(train_input, y_train)
+            if probability:
+                values = model.predict_proba(test_input)
+            else:
+                values = model.decision_function(test_input).reshape(len(test_input), -1)
+                if len(model.classes_) == 2:
+                    values = -values  # sklearn flips LIBSVM's binary sign (positive: 2nd class)
+        classes = model.classes_
     # Classes absent from the training fold keep probability 0.
-    probabilities[:, model.classes_] = fitted
+    probabilities[:, classes] = values if probability else vote_shares(values, len(classes))
     return probabilities
 
 
