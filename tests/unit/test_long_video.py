@@ -10,13 +10,17 @@ import pytest
 import yaml
 
 from microexp.io.annotations import read_annotations
+from microexp.synthetic.actions import AU_NAMES
 from microexp.synthetic.long_video import (
     LongVideoSettings,
+    au_timeline,
     generic_sheet,
     head_motions,
+    long_subject,
     plan_long_videos,
     write_casme_sq_sheet,
 )
+from microexp.synthetic.render import MAX_AU_INTENSITY, render_frame
 from microexp.synthetic.schedule import SyntheticSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,3 +91,64 @@ def test_casme_sq_sheet_reads_back_with_the_truth(settings, tmp_path):
     generic = generic_sheet(plans)
     assert len(generic) == len(expected)
     assert set(generic["source"]) == {p.recording for p in plans}
+
+
+def _expression_peaks(plan, gain):
+    """(kind, {AU: peak intensity}) of every expression, read from the rendered AU timeline."""
+    intensity = au_timeline(plan, gain)
+    peaks = []
+    for e in plan.expressions:
+        window = intensity[e.onset - 1 : e.offset]
+        peaks.append((e.kind, {au: window[:, AU_NAMES.index(au)].max() for au in e.aus}))
+    return peaks
+
+
+def test_a_macro_expression_is_clearly_stronger_than_a_micro(settings):
+    # Per AU and subject (the same gain), every macro peaks at least 1.5 times as high as any
+    # micro: 1.6 x 0.9 / (0.8 x 1.1) >= 1.6 before the renderer's cap, which macros only reach.
+    plans = plan_long_videos(settings, LONG)
+    gain = np.full(len(AU_NAMES), 0.9)
+    peaks = [p for plan in plans for p in _expression_peaks(plan, gain)]
+    micro = [v for kind, aus in peaks if kind == "micro" for v in aus.values()]
+    macro = [v for kind, aus in peaks if kind == "macro" for v in aus.values()]
+    assert len(micro) >= 4 and len(macro) >= 4
+    assert min(macro) >= 1.5 * max(micro)
+    assert max(micro) <= 1.0 and max(macro) <= MAX_AU_INTENSITY
+
+
+def test_a_macro_moves_the_face_more_than_a_micro(settings):
+    # Rendered: the strongest micro and the weakest macro the defaults can draw, same AUs and
+    # subject. The truth landmarks and the pixels both move more for the macro, by the
+    # intensity ratio for the landmarks (the AU fields are linear in intensity).
+    long = LongVideoSettings()
+    subject = long_subject(settings, long, 0)
+    aus = ("AU6", "AU12")
+    levels = {
+        "micro": long.micro_intensity[1] * 1.1,
+        "macro": long.macro_intensity[0] * 0.9,
+    }
+    neutral = render_frame(subject, np.zeros(len(AU_NAMES)))
+    moved, changed = {}, {}
+    for kind, level in levels.items():
+        a = np.zeros(len(AU_NAMES))
+        for au in aus:
+            a[AU_NAMES.index(au)] = level * subject.au_gain[AU_NAMES.index(au)]
+        frame = render_frame(subject, a, max_intensity=MAX_AU_INTENSITY)
+        moved[kind] = np.linalg.norm(frame.landmarks2d - neutral.landmarks2d, axis=1).max()
+        changed[kind] = np.abs(frame.color.astype(float) - neutral.color).mean()
+    assert moved["micro"] > 0.5  # a micro is visible: more than half a pixel
+    ratio = levels["macro"] / levels["micro"]
+    assert moved["macro"] == pytest.approx(moved["micro"] * ratio, rel=0.05)
+    assert moved["macro"] >= 1.5 * moved["micro"]
+    assert changed["macro"] >= 1.5 * changed["micro"]
+
+
+def test_the_renderer_refuses_intensities_beyond_its_bound(settings):
+    subject = long_subject(settings, LongVideoSettings(), 0)
+    a = np.zeros(len(AU_NAMES))
+    a[AU_NAMES.index("AU12")] = 1.2
+    with pytest.raises(ValueError, match=r"\[0, 1.0\]"):
+        render_frame(subject, a)  # the recognition set's bound is 1
+    a[AU_NAMES.index("AU45")] = 1.2
+    with pytest.raises(ValueError, match="blink"):
+        render_frame(subject, a, max_intensity=MAX_AU_INTENSITY)

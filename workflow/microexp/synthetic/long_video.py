@@ -3,8 +3,17 @@
 Per subject a few videos of neutral face with, in random order and separated by neutral
 stretches: micro-expressions, macro-expressions (the recognition set's AU combinations and
 durations), blinks (AU45, not annotated, as in CAS(ME)^2), head turns (a yaw out and back,
-4-10 degrees over 1-2 s) and a slow drift of the head (a few millimetres over the video) plus
-the recognition set's small wobble. Every event's frames are known.
+2-5 degrees over 1-2 s by default) and a slow drift of the head (a few millimetres over the
+video) plus the recognition set's small wobble. Every event's frames are known.
+
+Expression strength: a macro-expression moves the face clearly more than a micro-expression
+(and lasts longer), as in real recordings. Each expression's AU peaks are drawn per type
+(``micro_intensity``, ``macro_intensity``: fractions of the AU's unit field, times the
+subject's per-AU gain), so at the defaults a micro peaks at intensity 0.25-0.75 (under 1-2 px
+in the 168 x 168 crop) and a macro at 1-1.8 (3-5 px, 2-3 mm of relief), beyond the
+recognition set's [0, 1]: ``render.render_frame`` admits up to ``MAX_AU_INTENSITY`` there.
+The bound is the AU model's: its narrowest bumps fold the image (the displacement's gradient
+reaches 1) near intensity 2, so a macro is 2-3 times a micro, not ten times.
 
 Each video is rendered once and written twice:
 
@@ -39,12 +48,12 @@ from microexp.synthetic.face import SyntheticSubject, make_subject
 from microexp.synthetic.generate import JPEG_QUALITY, SyntheticFrame, event_profile, head_pivot
 from microexp.synthetic.labels import emotion_labels, objective_class, self_reported_emotion
 from microexp.synthetic.motion import HeadTrajectory, rigid_motion
+from microexp.synthetic.render import MAX_AU_INTENSITY
 from microexp.synthetic.schedule import (
     ExpressionEvent,
     SyntheticSettings,
     _draw_expression_aus,
     _event_timing,
-    _peak_intensities,
 )
 from microexp.synthetic.sensor import capture_color, capture_depth
 
@@ -84,8 +93,11 @@ class LongVideoSettings:
     macro_per_minute: float = 6.0
     blinks_per_minute: float = 9.0
     head_turns_per_minute: float = 3.0
-    head_turn_deg: tuple[float, float] = (4.0, 10.0)
+    head_turn_deg: tuple[float, float] = (2.0, 5.0)
     head_turn_s: tuple[float, float] = (1.0, 2.0)
+    # An expression's AU peak intensity, per AU, before the subject's gain (module docstring).
+    micro_intensity: tuple[float, float] = (0.4, 0.8)
+    macro_intensity: tuple[float, float] = (1.6, 2.2)
     drift_mm: float = 4.0
     lead_s: float = 1.5
     min_gap_s: float = 0.8
@@ -98,7 +110,9 @@ class LongVideoSettings:
         if unknown:
             raise ValueError(f"spotting.synthetic: unknown key(s) {sorted(unknown)}")
         values = dict(section)
-        for key in ("duration_s", "head_turn_deg", "head_turn_s"):
+        for key in (
+            "duration_s", "head_turn_deg", "head_turn_s", "micro_intensity", "macro_intensity",
+        ):  # fmt: skip
             if key in values:
                 values[key] = tuple(float(v) for v in values[key])
         return cls(**values)
@@ -226,7 +240,7 @@ def plan_long_video(
             )
             events.append(
                 LongEvent(kind, onset, onset + rise, onset + length, aus,
-                          _peak_intensities(aus, rng), label, emotion)
+                          _peak_intensities(aus, long, kind, rng), label, emotion)
             )  # fmt: skip
         elif kind == "blink":
             events.append(
@@ -259,6 +273,15 @@ def plan_long_video(
     )
 
 
+def _peak_intensities(
+    aus: tuple[str, ...], long: LongVideoSettings, kind: str, rng: np.random.Generator
+) -> dict[str, float]:
+    """Per-AU peaks of one expression: one level for the event, jittered +-10 % per AU."""
+    low, high = long.micro_intensity if kind == "micro" else long.macro_intensity
+    base = rng.uniform(low, high)
+    return {au: float(base * rng.uniform(0.9, 1.1)) for au in aus}
+
+
 def plan_long_videos(settings: SyntheticSettings, long: LongVideoSettings) -> list[LongVideoPlan]:
     return [
         plan_long_video(settings, long, s, v)
@@ -280,7 +303,8 @@ def long_subject(settings: SyntheticSettings, long: LongVideoSettings, subject_i
 
 
 def au_timeline(plan: LongVideoPlan, au_gain: np.ndarray) -> np.ndarray:
-    """(T, n_AUs) AU intensities of every expression and blink, clipped to [0, 1]."""
+    """(T, n_AUs) AU intensities of every expression and blink: expressions (times the
+    subject's gain) clipped to [0, MAX_AU_INTENSITY], the blink to [0, 1]."""
     frames = plan.frame_numbers
     intensity = np.zeros((len(frames), len(AU_NAMES)))
     for e in plan.events:
@@ -291,7 +315,10 @@ def au_timeline(plan: LongVideoPlan, au_gain: np.ndarray) -> np.ndarray:
             column = AU_NAMES.index(au)
             gain = 1.0 if au == "AU45" else au_gain[column]
             intensity[:, column] += profile * peak * gain
-    return np.clip(intensity, 0.0, 1.0)
+    np.clip(intensity, 0.0, MAX_AU_INTENSITY, out=intensity)
+    blink = AU_NAMES.index("AU45")
+    np.clip(intensity[:, blink], 0.0, 1.0, out=intensity[:, blink])
+    return intensity
 
 
 def head_motions(plan: LongVideoPlan, pivot: np.ndarray) -> np.ndarray:
@@ -319,7 +346,7 @@ def render_long_video(
     for frame_number, motion, intensity in zip(
         plan.frame_numbers, motions, intensities, strict=True
     ):
-        rendered = render_frame(subject, intensity, motion)
+        rendered = render_frame(subject, intensity, motion, max_intensity=MAX_AU_INTENSITY)
         yield SyntheticFrame(
             frame_number=int(frame_number),
             timestamp_ms=float(frame_number - 1) * 1000.0 / plan.fps,

@@ -34,6 +34,12 @@ from microexp.synthetic.actions import (
 from microexp.synthetic.face import SyntheticSubject, bilinear_sample, invert_forward_map
 
 FIXED_POINT_ITERATIONS = 7
+# Expressions stronger than intensity 1 (the long videos' macro-expressions, up to
+# MAX_AU_INTENSITY) deform more steeply: the inversion's error shrinks by the deformation's
+# largest gradient per step (up to ~0.9 there), so they get more steps. Intensities <= 1 keep 7
+# (the recognition set's frames are unchanged).
+STRONG_EXPRESSION_ITERATIONS = 24
+MAX_AU_INTENSITY = 1.8
 _BLINK = AU_NAMES.index(BLINK_AU)
 
 # Summed AU fields on their box (y0, y1, x0, x1): dx, dy (px), dz (mm), shading change.
@@ -50,12 +56,16 @@ class RenderedFrame:
     landmarks3d: np.ndarray  # (68, 3) float64 mm (camera frame)
 
 
-def _validated_intensity(au_intensity: np.ndarray) -> np.ndarray:
+def _validated_intensity(au_intensity: np.ndarray, max_intensity: float = 1.0) -> np.ndarray:
     a = np.asarray(au_intensity, dtype=np.float64).reshape(-1)
     if a.shape != (len(AU_NAMES),):
         raise ValueError(f"au_intensity needs {len(AU_NAMES)} values (AU_NAMES), got {a.shape}")
-    if not np.all(np.isfinite(a)) or a.min() < 0.0 or a.max() > 1.0:
-        raise ValueError(f"AU intensities must lie in [0, 1], got {a}")
+    if not 1.0 <= max_intensity <= MAX_AU_INTENSITY:
+        raise ValueError(f"max_intensity must lie in [1, {MAX_AU_INTENSITY}], got {max_intensity}")
+    if not np.all(np.isfinite(a)) or a.min() < 0.0 or a.max() > max_intensity:
+        raise ValueError(f"AU intensities must lie in [0, {max_intensity}], got {a}")
+    if a[_BLINK] > 1.0:
+        raise ValueError(f"the blink ({BLINK_AU}) intensity must lie in [0, 1], got {a[_BLINK]}")
     return a
 
 
@@ -130,14 +140,17 @@ def _apply_shading(texture: np.ndarray, box: tuple[int, int, int, int], shade: n
 
 
 def _still_head(
-    subject: SyntheticSubject, texture: np.ndarray, fields: AUFieldSum | None
+    subject: SyntheticSubject,
+    texture: np.ndarray,
+    fields: AUFieldSum | None,
+    iterations: int = FIXED_POINT_ITERATIONS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Head colour, depth and coverage (ROI) without head motion: only the AU box changes."""
     if fields is None:
         return texture, subject.depth_mm, subject.alpha
     (y0, y1, x0, x1), dx, dy, dz, _ = fields
     qy, qx = np.mgrid[0 : y1 - y0, 0 : x1 - x0].astype(np.float32)
-    sx, sy = invert_forward_map(qx + dx, qy + dy, FIXED_POINT_ITERATIONS)  # box-local pixels
+    sx, sy = invert_forward_map(qx + dx, qy + dy, iterations)  # box-local pixels
     color = texture.copy()
     color[y0:y1, x0:x1] = cv2.remap(
         texture, sx + np.float32(x0), sy + np.float32(y0), cv2.INTER_LINEAR,
@@ -150,7 +163,11 @@ def _still_head(
 
 
 def _moving_head(
-    subject: SyntheticSubject, texture: np.ndarray, fields: AUFieldSum | None, motion: np.ndarray
+    subject: SyntheticSubject,
+    texture: np.ndarray,
+    fields: AUFieldSum | None,
+    motion: np.ndarray,
+    iterations: int = FIXED_POINT_ITERATIONS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Head colour, depth and coverage (ROI) after the AUs and the rigid ``motion``."""
     intrinsics = subject.intrinsics
@@ -182,7 +199,7 @@ def _moving_head(
     xm, ym, zm = moved
     forward_x = xm / zm * np.float32(intrinsics.fx) + np.float32(intrinsics.cx - x0)
     forward_y = ym / zm * np.float32(intrinsics.fy) + np.float32(intrinsics.cy - y0)
-    sx, sy = invert_forward_map(forward_x, forward_y, FIXED_POINT_ITERATIONS)
+    sx, sy = invert_forward_map(forward_x, forward_y, iterations)
     color = cv2.remap(texture, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     depth = cv2.remap(zm, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.remap(subject.alpha, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
@@ -190,12 +207,20 @@ def _moving_head(
 
 
 def render_frame(
-    subject: SyntheticSubject, au_intensity: np.ndarray, head_motion: np.ndarray | None = None
+    subject: SyntheticSubject,
+    au_intensity: np.ndarray,
+    head_motion: np.ndarray | None = None,
+    max_intensity: float = 1.0,
 ) -> RenderedFrame:
     """Render ``subject`` with AU intensities (order ``AU_NAMES``, each in [0, 1], used as
-    given) and an optional rigid ``head_motion`` (4 x 4, camera mm, applied to the head only)."""
-    intensity = _validated_intensity(au_intensity)
+    given) and an optional rigid ``head_motion`` (4 x 4, camera mm, applied to the head only).
+
+    ``max_intensity`` (at most ``MAX_AU_INTENSITY``) admits stronger expressions than the
+    recognition set's: the long videos' macro-expressions (``long_video.py``) go beyond 1, where
+    the displacement and depth change scale on linearly; the blink stays in [0, 1]."""
+    intensity = _validated_intensity(au_intensity, max_intensity)
     motion = _validated_motion(head_motion)
+    iterations = FIXED_POINT_ITERATIONS if intensity.max() <= 1.0 else STRONG_EXPRESSION_ITERATIONS
     y0, y1, x0, x1 = subject.roi
     origin = np.array([x0, y0], np.float64)
 
@@ -211,9 +236,11 @@ def render_frame(
         _apply_shading(texture, fields[0], fields[4])
 
     if motion is None:
-        head_color, head_depth, head_alpha = _still_head(subject, texture, fields)
+        head_color, head_depth, head_alpha = _still_head(subject, texture, fields, iterations)
     else:
-        head_color, head_depth, head_alpha = _moving_head(subject, texture, fields, motion)
+        head_color, head_depth, head_alpha = _moving_head(
+            subject, texture, fields, motion, iterations
+        )
 
     # Composite over the static background; the nearer surface wins (z-buffer).
     color = subject.background_color.copy()
