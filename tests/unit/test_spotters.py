@@ -244,6 +244,31 @@ def test_depth_spotter_finds_a_bump_despite_a_piston_drift():
     assert table.loc["micro", "tp"] == 1 and table.loc["micro", "fp"] == 0
 
 
+def test_depth_spotter_removes_a_residual_tilt_of_the_registration():
+    # A residual rotation about the vertical axis left by the registration tilts the depth
+    # change across the face (here +-0.6 mm from the left to the right column, in one 13-frame
+    # wobble); the expression is a 1 mm bump on two blocks 40 frames later. With the shift
+    # alone removed the tilt is the feature's maximum; with the plane removed it is gone
+    # (analytic: a plane fits it exactly) and the bump is the only event.
+    n, k = 200, 6
+    blocks = np.full((n, 36), 500.0)
+    xs = np.tile(np.arange(6) - 2.5, 6)
+    wobble = np.zeros(n)
+    wobble[40:53] = 0.5 * (1 - np.cos(2 * np.pi * np.arange(13) / 12))
+    blocks += np.outer(wobble, 0.24 * xs)
+    bump = np.zeros(n)
+    bump[100:113] = 0.5 * (1 - np.cos(2 * np.pi * np.arange(13) / 12))
+    blocks[:, [26, 27]] -= bump[:, None]  # two mouth blocks (row 4)
+    shift_only = depth_difference_feature(blocks, k)
+    plane = depth_difference_feature(blocks, k, grid=(6, 6))
+    assert 40 <= int(np.nanargmax(shift_only)) <= 52  # the tilt wins without the plane
+    assert 100 <= int(np.nanargmax(plane)) <= 112
+    assert np.nanmax(plane[30:60]) == pytest.approx(0.0, abs=1e-9)
+    # the bump's blocks keep their full change (the refit leaves them out of the plane)
+    assert np.nanmax(plane) == pytest.approx(np.nanmax(depth_difference_feature(
+        blocks - np.outer(wobble, 0.24 * xs), k)), rel=0.02)  # fmt: skip
+
+
 def test_combine_features_scale_free():
     a = np.array([np.nan, 1.0, 1.0, 5.0])
     b = np.array([np.nan, 100.0, 100.0, 100.0])

@@ -142,11 +142,11 @@ def spotting_features(
         elif params.method == "lbp":
             f = lbp_difference_feature(lbp_histograms, k, params.top_fraction)
         elif params.method == "depth":
-            f = depth_difference_feature(block_depth, k, params.top_fraction)
+            f = depth_difference_feature(block_depth, k, params.top_fraction, params.grid)
         else:
             f = combine_features(
                 lbp_difference_feature(lbp_histograms, k, params.top_fraction),
-                depth_difference_feature(block_depth, k, params.top_fraction),
+                depth_difference_feature(block_depth, k, params.top_fraction, params.grid),
             )
         distance = max(1, k + params.contrast_distance_offset)
         result.feature[etype] = f
