@@ -270,9 +270,26 @@ def test_depth_spotter_removes_a_residual_tilt_of_the_registration():
 
 
 def test_combine_features_scale_free():
-    a = np.array([np.nan, 1.0, 1.0, 5.0])
-    b = np.array([np.nan, 100.0, 100.0, 100.0])
-    np.testing.assert_allclose(combine_features(a, b), [np.nan, 2.0, 2.0, 6.0])
+    # a: median 3, MAD 1; b: median 100, MAD 0 (only centred)
+    a = np.array([np.nan, 1.0, 2.0, 3.0, 4.0, 9.0])
+    b = np.array([np.nan, 100.0, 100.0, 100.0, 100.0, 100.0])
+    np.testing.assert_allclose(combine_features(a, b), [np.nan, -2.0, -1.0, 0.0, 1.0, 6.0])
+    np.testing.assert_allclose(combine_features(10 * a, b + 5), combine_features(a, b))
+
+
+def test_combined_feature_keeps_the_event_of_a_feature_on_a_high_floor():
+    # LBP-like: a floor of 0.06 with noise of 0.001 and an event of +0.01 at frames 50-55;
+    # depth-like: a floor near 0 with noise of 0.05 and an event of +1 at frames 150-155.
+    # Both events must stand out of the sum (dividing by the median lost the first one).
+    rng = np.random.default_rng(0)
+    lbp = 0.06 + 0.001 * rng.standard_normal(200)
+    lbp[50:56] += 0.01
+    depth = np.abs(0.05 * rng.standard_normal(200))
+    depth[150:156] += 1.0
+    combined = combine_features(lbp, depth)
+    outside = np.r_[combined[:45], combined[60:145], combined[160:]]
+    assert combined[50:56].min() > outside.max()
+    assert combined[150:156].min() > outside.max()
 
 
 def test_method_params_from_config():

@@ -45,7 +45,11 @@ from microexp.cloud3d.icp import (
 )
 from microexp.spotting.grid import block_mean_depth, grid_bounds
 
-__all__ = ["FaceSurfaceRegistration", "RegisteredBlocks"]
+__all__ = ["MAX_SURFACE_CHANGE_MM", "FaceSurfaceRegistration", "RegisteredBlocks"]
+
+# Largest depth change of one registered pixel read as the same surface moving (an expression's
+# relief is a few mm; the face's silhouette against the wall is a step of 100 mm or more).
+MAX_SURFACE_CHANGE_MM = 15.0
 
 
 @dataclass(frozen=True)
@@ -143,9 +147,15 @@ class FaceSurfaceRegistration:
 
     def _blocks(self, crop: np.ndarray) -> np.ndarray:
         """Reference block means plus the mean change against the reference over the pixels
-        seen in both (NaN where fewer than `min_valid_fraction` of a block's pixels are)."""
+        seen in both (NaN where fewer than `min_valid_fraction` of a block's pixels are).
+
+        A pixel whose depth changed by more than ``MAX_SURFACE_CHANGE_MM`` is not the same
+        surface in both frames (the face's silhouette against the wall or the hair moved over
+        it by a fraction of a pixel: a step of 100 mm or more) and is left out: a few of them
+        moved a border block's mean by 1-2 mm, more than an expression's relief."""
         change = crop - self._reference_crop
-        valid = np.isfinite(change)
+        with np.errstate(invalid="ignore"):
+            valid = np.isfinite(change) & (np.abs(change) <= MAX_SURFACE_CHANGE_MM)
         filled = np.where(valid, change, 0.0)
         rows, cols = self.grid
         out = np.full(rows * cols, np.nan)
