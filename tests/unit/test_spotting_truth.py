@@ -68,17 +68,15 @@ def video(config):
     plan = dataclasses.replace(
         plan_long_video(settings, long, 0, 0), events=(macro,), n_frames=N_FRAMES
     )
-    frames = (
-        VideoFrame(
-            f.frame_number, f.color,
-            np.where(f.depth > 0, f.depth.astype(np.float32), np.nan).astype(np.float32),
-            subject.intrinsics,
-        )  # fmt: skip
-        for f in render_long_video(plan, settings, subject)
-    )
+
+    def frames():
+        for f in render_long_video(plan, settings, subject):
+            depth = np.where(f.depth > 0, f.depth.astype(np.float32), np.nan)
+            yield VideoFrame(f.frame_number, f.color, depth.astype(np.float32), subject.intrinsics)
+
     spotting = config["spotting"]
     crops = crop_video(
-        frames,
+        frames(),
         Face2DParams.from_config(config["face2d"]),
         grid=tuple(spotting["grid"]),
         icp=IcpParams.from_config({**config["cloud3d"]["icp"], **spotting["icp"]}),

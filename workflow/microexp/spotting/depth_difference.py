@@ -16,8 +16,8 @@ the median residual (the expression's blocks, a minority); without ``grid`` (or 
 six valid blocks) only the median change (the shift) is removed. On the synthetic videos the
 residual tilt of frame-by-frame ICP is the largest depth "motion" outside the expressions
 (0.3-0.5 mm across the face), so removing only the shift left it in the feature. A block with
-fewer than ``min_valid_fraction`` valid pixels in any of the three frames gives 0. The frame's feature is
-the mean of the largest third of the blocks, as in Moilanen's LBP difference; contrast,
+fewer than ``min_valid_fraction`` valid pixels in any of the three frames gives 0. The frame's
+feature is the mean of the largest third of the blocks, as in Moilanen's LBP difference; contrast,
 threshold and peaks follow :mod:`microexp.spotting.lbp_difference`.
 
 Combined with the LBP difference (:func:`combine_features`): each feature standardised
