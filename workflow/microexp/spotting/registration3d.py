@@ -12,8 +12,9 @@ A block's value is the reference's mean depth in the block
 (:func:`microexp.spotting.grid.block_mean_depth`) plus the mean of that per-pixel change over
 the pixels seen in both frames: a turned head shows a slightly different part of the face, and a
 plain block mean over a different set of pixels on a sloping surface would move by
-millimetres with no surface change. What remains between frames is facial deformation (and
-sensor noise), not head pose.
+millimetres with no surface change; pixels whose depth changed by more than
+``MAX_SURFACE_CHANGE_MM`` (the silhouette against the wall) are not the same surface and are
+left out. What remains between frames is facial deformation (and sensor noise), not head pose.
 
 Speed: the face is sampled on the crop's pixel grid (every pixel for the block means; every
 ``step``-th pixel in each direction, then voxel-averaged, for the ICP source), the reference
