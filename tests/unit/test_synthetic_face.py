@@ -34,6 +34,7 @@ from microexp.synthetic.sensor import (
     capture_color,
     capture_depth,
     depth_noise_std_mm,
+    standard_normal,
 )
 
 SEED = 20240611
@@ -263,6 +264,26 @@ def test_rendered_depth_follows_the_head_motion(subject, neutral, angles, shift)
 
 
 # --- sensor ---------------------------------------------------------------------------------
+
+
+def test_standard_normal_deviates_follow_the_normal_distribution():
+    n = 2_000_000
+    deviates = standard_normal(np.random.default_rng(5), (n,))
+    assert deviates.dtype == np.float32 and deviates.shape == (n,)
+    x = deviates.astype(np.float64)
+    # Probabilities of intervals against the normal CDF (Phi(-3), Phi(-2), ..., Phi(3)), within
+    # four binomial standard errors plus the sampler's 2^-16 resolution.
+    phi = {-3.0: 0.0013499, -2.0: 0.0227501, -1.0: 0.1586553, 0.0: 0.5, 1.0: 0.8413447,
+           2.0: 0.9772499, 3.0: 0.9986501}  # fmt: skip
+    for point, expected in phi.items():
+        share = np.mean(x <= point)
+        assert abs(share - expected) < 4 * np.sqrt(expected * (1 - expected) / n) + 2**-16
+    assert abs(x.mean()) < 4 / np.sqrt(n)
+    assert x.var() == pytest.approx(1.0, abs=4 * np.sqrt(2 / n))
+    assert np.mean(x**4) == pytest.approx(3.0, abs=0.02)  # normal kurtosis
+    assert np.abs(x).max() < 4.33  # the 2^16 cells' outermost quantile is 4.32
+    first = standard_normal(np.random.default_rng(6), (3, 4))
+    np.testing.assert_array_equal(first, standard_normal(np.random.default_rng(6), (3, 4)))
 
 
 def test_depth_noise_grows_with_distance_squared():
