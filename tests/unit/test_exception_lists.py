@@ -18,7 +18,13 @@ import pytest
 from microexp.camera import Intrinsics
 from microexp.failures import SampleFailure
 from microexp.io.annotations import AnnotationWarning
-from microexp.io.clips import extract_clip, load_clip, save_clip
+from microexp.io.clips import (
+    extract_clip,
+    load_clip,
+    read_clip_frames_at,
+    read_clip_index,
+    save_clip,
+)
 from microexp.io.exceptions import (
     ExceptionListError,
     interpolate_frames,
@@ -155,6 +161,10 @@ def test_listed_frames_interpolated_when_the_entry_says_so(tmp_path: Path) -> No
         assert np.array_equal(again.color, expected.color), name
         assert np.array_equal(again.depth, expected.depth), name
         assert again.interpolated_frames.tolist() == expected.interpolated_frames.tolist()
+    # reading chosen frames alone interpolates an exception-listed one the same way
+    color, depth = read_clip_frames_at(read_clip_index(tmp_path / "j.npz"), (3, 0))
+    assert abs(int(color[0].mean()) - 80) <= 1 and int(depth[0, 0, 0]) == 998
+    assert np.array_equal(color, clip.color[[3, 0]]) and np.array_equal(depth, clip.depth[[3, 0]])
 
 
 def test_a_listed_onset_without_interpolation_fails_the_clip_with_its_reason(tmp_path) -> None:

@@ -18,7 +18,13 @@ import pytest
 
 from microexp.failures import SampleFailure, read_failures
 from microexp.io.annotations import AnnotationError
-from microexp.io.clips import extract_clip, load_clip, read_clip_index, save_clip
+from microexp.io.clips import (
+    extract_clip,
+    load_clip,
+    read_clip_frames_at,
+    read_clip_index,
+    save_clip,
+)
 from microexp.io.samples import read_sample_sheet, write_sample_sheet
 from microexp.synthetic.recording import write_recording
 from microexp.synthetic.sheet import write_generic_sheet
@@ -141,6 +147,21 @@ def test_clip_file_holds_the_index_and_the_frames_come_back_from_the_source(
     index = read_clip_index(tmp_path / "c.npz")
     assert np.array_equal(index.timestamps_ms, clip.timestamps_ms)
     assert index.sample == sample and index.source == str(rows[sample]["source"])
+
+
+@pytest.mark.parametrize("sample", ["s_folder", "s_db3b", "s_bag"])
+def test_chosen_frames_of_a_clip_are_read_alone(dataset, tmp_path, sample):
+    """Depth flow reads the onset and apex only: the fixture's frames at those clip indices,
+    in the order asked (repeats allowed); indices outside the clip are refused."""
+    rows, _ = rows_by_sample(dataset)
+    save_clip(tmp_path / "c.npz", extract_clip(rows[sample], dataset, CONFIG))
+    index = read_clip_index(tmp_path / "c.npz")
+    frames = fixture_frames(N, W, H)[1:6]
+    color, depth = read_clip_frames_at(index, (4, 0, 4))
+    assert np.array_equal(color, np.stack([frames[t].color for t in (4, 0, 4)]))
+    assert np.array_equal(depth, np.stack([frames[t].depth for t in (4, 0, 4)]))
+    with pytest.raises(ValueError, match="outside"):
+        read_clip_frames_at(index, (0, 5))
 
 
 def test_a_relative_source_is_read_from_the_given_root(dataset, tmp_path):

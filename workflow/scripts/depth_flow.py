@@ -13,7 +13,7 @@ from microexp.features.depth_sample import (
     process_depth_flow,
     save_depth_flow,
 )
-from microexp.io.clips import load_clip
+from microexp.io.clips import read_clip_frames_at, read_clip_index
 from microexp.report.pictures import failure_picture
 from microexp.runlog import rule_logger
 
@@ -29,13 +29,14 @@ def title(i: int) -> str:
 
 
 def work(i: int) -> None:
-    clip = load_clip(clips[i])
+    clip = read_clip_index(clips[i])
     face2d = load_face2d(face2ds[i])
     if clip.apex < 0:
         raise SampleFailure("no apex frame annotated: depth flow needs onset and apex")
     frames = (clip.onset, clip.apex)
     gray = [face2d.aligned_gray[t] for t in frames]
-    depth = [depth_crop(clip.depth[t], face2d.crop_transform, face2d.crop_size) for t in frames]
+    _, depths = read_clip_frames_at(clip, frames)  # the two frames only, not the whole clip
+    depth = [depth_crop(d, face2d.crop_transform, face2d.crop_size) for d in depths]
     result = process_depth_flow(gray[0], gray[1], depth[0], depth[1], settings)
     shape = tuple(int(n) for n in result.tensor_shape)
     log.info(

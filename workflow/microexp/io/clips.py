@@ -32,8 +32,8 @@ directory the workflow runs in). In memory (`Clip`): color (T,H,W,3) uint8 RGB a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -379,6 +379,30 @@ def read_clip_frames(index: ClipIndex, root: str | Path | None = None) -> Clip:
             depth = np.zeros((len(merged), 0, 0), dtype=np.uint16)
     values = {f.name: getattr(index, f.name) for f in fields(ClipIndex)}
     return Clip(**values, color=color, depth=depth)
+
+
+def read_clip_frames_at(
+    index: ClipIndex, positions: Sequence[int], root: str | Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Color and depth of the clip's frames at `positions` (clip indices) only, for a stage
+    that needs a few frames (depth flow: onset and apex): equal to `read_clip_frames(index,
+    root)` `.color[positions]` and `.depth[positions]`, without decoding the other frames of a
+    frame folder. An interpolated frame needs its neighbours: then the whole clip is read."""
+    positions = np.asarray(positions, dtype=np.int64)
+    if positions.size == 0 or positions.min() < 0 or positions.max() >= len(index.frame_numbers):
+        raise ValueError(
+            f"sample {index.sample}: clip indices {positions.tolist()} outside its "
+            f"{len(index.frame_numbers)} frames"
+        )
+    numbers = index.frame_numbers.astype(np.int64)
+    if np.isin(numbers[positions], index.interpolated_frames).any():
+        clip = read_clip_frames(index, root)
+        return clip.color[positions], clip.depth[positions]
+    chosen = np.unique(positions)
+    part = replace(index, frame_numbers=numbers[chosen], timestamps_ms=index.timestamps_ms[chosen])
+    clip = read_clip_frames(part, root)
+    picked = np.searchsorted(chosen, positions)
+    return clip.color[picked], clip.depth[picked]
 
 
 def load_clip(path: str | Path, root: str | Path | None = None) -> Clip:
