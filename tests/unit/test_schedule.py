@@ -153,3 +153,15 @@ def test_head_pose_truth_maps_frame_t_points_to_frame_0():
     at1 = neutral @ m1.T
     poses = head_pose_truth(np.stack([m0, m1]))
     assert np.allclose(at1 @ poses[1].T, at0)
+
+
+def test_the_subject_figure_shows_the_micro_expression_with_the_lowest_video(plans):
+    from microexp.synthetic.figures import figure_plan
+
+    for subject in {p.subject for p in plans}:
+        own = [p for p in plans if p.subject == subject]
+        shown = figure_plan(list(reversed(own)))
+        micro_videos = [p.video for p in own if p.expression_type == "micro"]
+        assert shown.expression_type == "micro" and shown.video == min(micro_videos)
+    macros = [p for p in plans if p.expression_type != "micro"]
+    assert figure_plan(macros).video == min(p.video for p in macros)

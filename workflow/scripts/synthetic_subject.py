@@ -7,8 +7,8 @@ from pathlib import Path
 
 from microexp.failures import SCIENCE_LOG
 from microexp.runlog import rule_logger
-from microexp.synthetic.figures import subject_figure
-from microexp.synthetic.generate import subject_for, write_sample
+from microexp.synthetic.figures import figure_plan, subject_figure
+from microexp.synthetic.generate import SyntheticFrame, subject_for, write_sample
 from microexp.synthetic.schedule import SyntheticSettings, plan_for_sample
 
 log = rule_logger(snakemake.log[0])
@@ -17,12 +17,28 @@ plans = [plan_for_sample(settings, sample) for sample in snakemake.params.sample
 started = time.process_time()
 subject = subject_for(settings, plans[0].subject_index)  # once per job: about 3 CPU-s
 log.info("subject %s face: %s=%.3f", plans[0].subject, SCIENCE_LOG, time.process_time() - started)
+shown = figure_plan(plans)  # the figure's apex frame is kept as it is written
+kept: list[SyntheticFrame] = []
+
+
+def keep_apex(frame: SyntheticFrame) -> None:
+    if frame.frame_number == shown.expression.apex:
+        kept.append(frame)
+
+
 for plan, truth in zip(plans, snakemake.output.truth, strict=True):
     started = time.process_time()
-    source = write_sample(plan, settings, Path(snakemake.params.root), Path(truth), subject)
+    tap = keep_apex if plan is shown else None
+    source = write_sample(
+        plan, settings, Path(snakemake.params.root), Path(truth), subject, on_frame=tap
+    )
     log.info("sample %s: %d frames written to %s", plan.sample, len(plan.frame_numbers), source)
     log.info("sample %s: %s=%.3f", plan.sample, SCIENCE_LOG, time.process_time() - started)
 subject_figure(
-    settings, [Path(p) for p in snakemake.output.truth], Path(snakemake.output.figure), subject
+    settings,
+    [Path(p) for p in snakemake.output.truth],
+    Path(snakemake.output.figure),
+    subject,
+    apex_frame=kept[0] if kept else None,
 )
 log.info("figure written to %s", snakemake.output.figure)

@@ -16,19 +16,29 @@ import numpy as np
 
 from microexp.synthetic.actions import AU_NAMES
 from microexp.synthetic.face import SyntheticSubject
-from microexp.synthetic.generate import render_sample, subject_for
+from microexp.synthetic.generate import SyntheticFrame, render_sample, subject_for
 from microexp.synthetic.render import render_frame
-from microexp.synthetic.schedule import SyntheticSettings, plan_for_sample
+from microexp.synthetic.schedule import SamplePlan, SyntheticSettings, plan_for_sample
+
+
+def _figure_key(expression_type: str, video: int) -> tuple[int, int]:
+    # The subject's micro-expression with the lowest video number (else any sample).
+    return (0 if expression_type == "micro" else 1, int(video))
 
 
 def _first_micro_sample(truth_paths: list[Path]) -> Path:
-    """The subject's micro-expression with the lowest video number (else any sample)."""
-
     def key(path: Path) -> tuple[int, int]:
         with np.load(path) as truth:
-            return (0 if truth["expression_type"].item() == "micro" else 1, int(truth["video"]))
+            return _figure_key(truth["expression_type"].item(), int(truth["video"]))
 
     return min(truth_paths, key=key)
+
+
+def figure_plan(plans: list[SamplePlan]) -> SamplePlan:
+    """The plan of the sample `subject_figure` shows, known before anything is written: a
+    generation job keeps that sample's apex frame while writing it (`write_sample`'s
+    `on_frame`) instead of rendering the sample again for the figure."""
+    return min(plans, key=lambda plan: _figure_key(plan.expression_type, plan.video))
 
 
 def _face_box(landmarks: np.ndarray, shape: tuple[int, int], margin: float = 0.45):
@@ -45,8 +55,11 @@ def subject_figure(
     truth_paths: list[Path],
     out: Path,
     subject: SyntheticSubject | None = None,
+    apex_frame: SyntheticFrame | None = None,
 ) -> None:
-    """Write the subject's figure (PNG) to `out`; pass the built `subject` to reuse it."""
+    """Write the subject's figure (PNG) to `out`; pass the built `subject` to reuse it, and
+    the captured apex frame of the `figure_plan` sample (as written) to skip rendering that
+    sample again up to its apex."""
     truth_path = _first_micro_sample(truth_paths)
     with np.load(truth_path) as truth:
         sample = truth["sample"].item()
@@ -65,7 +78,15 @@ def subject_figure(
     elif subject.index != plan.subject_index:
         raise ValueError(f"sample {sample}: subject {subject.index} is not its subject")
     neutral = render_frame(subject, np.zeros(len(AU_NAMES)), np.eye(4))
-    apex_frame = next(f for f in render_sample(plan, settings, subject) if f.frame_number == apex)
+    if apex_frame is None:
+        apex_frame = next(
+            f for f in render_sample(plan, settings, subject) if f.frame_number == apex
+        )
+    elif apex_frame.frame_number != apex or apex_frame.color.size == 0:
+        raise ValueError(
+            f"sample {sample}: the figure needs the captured apex frame {apex}, got frame "
+            f"{apex_frame.frame_number}" + (" without pixels" if apex_frame.color.size == 0 else "")
+        )
     apex_render = render_frame(subject, apex_frame.au_intensity, np.eye(4))
 
     x0, y0, x1, y1 = _face_box(neutral.landmarks2d, neutral.color.shape[:2])

@@ -13,7 +13,7 @@ emotion, blink (onset, apex, offset or -1), intrinsics (fx, fy, cx, cy), distanc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -312,16 +312,20 @@ def write_sample(
     root: Path,
     truth: Path,
     subject: SyntheticSubject | None = None,
+    on_frame: Callable[[SyntheticFrame], None] | None = None,
 ) -> Path:
     """Render one sample, write it in its format under `root`, and its truth; return source.
     Pass the sample's `subject` (`subject_for`) to reuse it: building one costs seconds, so
-    a job that writes a subject's samples builds it once."""
+    a job that writes a subject's samples builds it once. `on_frame`, when given, sees every
+    captured frame (with its pixels) before it is written, e.g. to keep one for a figure."""
     if subject is None:
         subject = subject_for(settings, plan.subject_index)
     elif subject.index != plan.subject_index:
         raise ValueError(f"sample {plan.sample}: subject {subject.index} is not its subject")
     intrinsics = subject.intrinsics
     frames = render_sample(plan, settings, subject)
+    if on_frame is not None:
+        frames = _tapped(frames, on_frame)
     source = source_path(root, plan)
     if plan.format == FORMAT_REALSENSE:
         kept = write_sample_recording(plan, frames, source, settings, intrinsics)
@@ -329,6 +333,14 @@ def write_sample(
         kept = write_frame_folder(plan, frames, source, settings, intrinsics)
     write_truth(truth, plan, kept, source, root, subject)
     return source
+
+
+def _tapped(
+    frames: Iterator[SyntheticFrame], on_frame: Callable[[SyntheticFrame], None]
+) -> Iterator[SyntheticFrame]:
+    for frame in frames:
+        on_frame(frame)
+        yield frame
 
 
 def sample_row(plan: SamplePlan, settings: SyntheticSettings, root: Path) -> dict[str, object]:
