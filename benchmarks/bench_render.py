@@ -2,7 +2,9 @@
 and rigid head motion (the generator's inner loop; the synthetic data set is part of every
 fresh run). Writes the best and median of repeated renders to `<out>/render.json`, and the
 median CPU of the rest of a written frame: the sensor models (color noise, depth artefacts)
-and encoding the color JPEG and depth PNG of a DSME-3D frame folder.
+and encoding the color JPEG and depth PNG of a DSME-3D frame folder; and a colour frame's
+Gaussian deviates (848 x 480 x 3) drawn by the sensor model's `standard_normal` against
+numpy's ziggurat (`Generator.standard_normal`, float32).
 
     python -m benchmarks bench_render
 """
@@ -10,6 +12,7 @@ and encoding the color JPEG and depth PNG of a DSME-3D frame folder.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from microexp.synthetic.actions import AU_NAMES, BLINK_AU
 from microexp.synthetic.face import make_subject
 from microexp.synthetic.motion import rigid_motion
 from microexp.synthetic.render import render_frame
-from microexp.synthetic.sensor import capture_color, capture_depth
+from microexp.synthetic.sensor import capture_color, capture_depth, standard_normal
 
 REPEATS = 20
 
@@ -48,6 +51,8 @@ def main(out_dir: Path) -> dict:
         "capture_depth": lambda: capture_depth(frame.depth_mm, frame.color, rng),
         "encode_jpeg": lambda: cv2.imencode(".jpg", color, [cv2.IMWRITE_JPEG_QUALITY, 95]),
         "encode_png": lambda: cv2.imencode(".png", depth),
+        "standard_normal": lambda: standard_normal(rng, frame.color.shape),
+        "numpy_standard_normal": lambda: rng.standard_normal(frame.color.shape, np.float32),
     }
     step_cpu = {}
     for name, step in steps.items():
@@ -65,11 +70,18 @@ def main(out_dir: Path) -> dict:
         "cpu_ms_median": 1e3 * float(np.median(cpu)),
         **step_cpu,
     }
-    result["written_frame_cpu_ms_median"] = result["cpu_ms_median"] + sum(step_cpu.values())
+    written = ("capture_color", "capture_depth", "encode_jpeg", "encode_png")
+    result["written_frame_cpu_ms_median"] = result["cpu_ms_median"] + sum(
+        step_cpu[f"{name}_cpu_ms_median"] for name in written
+    )
+    result["load_average"] = os.getloadavg()[0]
     (out_dir / "render.json").write_text(json.dumps(result, indent=2))
     print(
         f"render_frame: best {result['wall_ms_best']:.1f} ms, median "
         f"{result['wall_ms_median']:.1f} ms wall ({result['cpu_ms_median']:.1f} ms CPU); a "
-        f"written frame {result['written_frame_cpu_ms_median']:.1f} ms CPU"
+        f"written frame {result['written_frame_cpu_ms_median']:.1f} ms CPU; a frame's deviates "
+        f"{result['standard_normal_cpu_ms_median']:.1f} ms (numpy's ziggurat "
+        f"{result['numpy_standard_normal_cpu_ms_median']:.1f} ms); load average "
+        f"{result['load_average']:.1f}"
     )
     return result
