@@ -80,7 +80,9 @@ def plot_flow_qc(
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    # Fixed margins (tight_layout's for this layout), not tight_layout: it draws the figure once
+    # more to measure the labels.
+    fig.subplots_adjust(left=0.015, right=0.985, bottom=0.07, top=0.89, wspace=0.35, hspace=0.16)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
     plt.close(fig)
