@@ -6,14 +6,18 @@ fold-models of ~435 training inputs. Each way of training is timed at two epoch 
 difference gives the cost of one epoch (set-up and evaluation cancel), projected to 68 folds x
 the published 800 epochs (STSTNet: Adam 5e-5, batch 256):
 
-- ``one_fold``: one fold alone, one thread (the CPU default trains each fold like this);
-- ``parallel``: 4 folds, one at a time each on one thread, 2 in parallel (``n_threads=2``, the
-  CPU default with the machine's 2 cores): wall time per fold and epoch, the figure projected;
+- ``shared`` (STSTNet only, its CPU default): all 68 folds in groups of 8 on shared
+  mini-batches (learn/deep/shared.py), ``n_threads=2``: wall and CPU time per fold and epoch;
+- ``one_fold``: one fold alone as a plain PyTorch network on one thread (``batched=False``,
+  the CPU default of the other networks; STSTNet's CPU default before the shared path);
+- ``parallel``: 4 folds, one at a time each on one thread, 2 in parallel (``batched=False``,
+  ``n_threads=2``): wall time per fold and epoch;
 - ``batched``: the same 4 folds as one batched model on 2 threads (the GPU default).
 
-``68x800_parallel_min`` projects the measured ``parallel`` wall time; on a loaded machine the
-wall time mostly measures the neighbours, so ``68x800_cpu_bound_2_cores_min`` also projects one
-fold's CPU time shared by 2 cores (what an otherwise idle machine gives, near enough).
+``68x800_wall_min`` projects the measured wall time per fold and epoch of the way (for
+``one_fold``: that of ``parallel``); on a loaded machine the wall time mostly measures the
+neighbours, so ``68x800_cpu_bound_2_cores_min`` also projects the CPU time per fold and epoch
+shared by 2 cores (what an otherwise idle machine gives, near enough).
 
 The 3D CNN is timed on (1, 8, 28, 28) clips (as many values per sample as 8 gray 28 x 28
 frames; the default run's clips have 16 frames, twice the cost).
@@ -108,6 +112,16 @@ def main(out_dir: Path) -> None:
     }
     rows = []
     k = PARALLEL_FOLDS
+    n_folds = len(order)
+
+    def row(network: str, way: str, timing: dict, threads: int, wall: float) -> str:
+        cpu = timing["cpu_per_fold_epoch_s"]
+        return (
+            f"{network}\t{way}\t{timing['folds']}\t{threads}\t"
+            f"{timing['wall_per_fold_epoch_s'] * 1000:.1f}\t{cpu * 1000:.1f}\t"
+            f"{wall * n_folds * epochs / 60:.1f}\t{cpu * n_folds * epochs / THREADS / 60:.1f}"
+        )
+
     for model, (low, high) in {
         "ststnet": (1, 4),
         "offapexnet": (1, 3),
@@ -118,34 +132,33 @@ def main(out_dir: Path) -> None:
         if model.startswith("stcnn3d"):
             name = "stcnn3d"
             xm = np.repeat(x[:, :1, None], 8, axis=2)
-        _time(xm, y, train[:1], test[:1], name, 1, n_threads=1)  # warm-up (first calls)
-        one = per_fold_epoch(xm, y, train[:1], test[:1], name, low, high, n_threads=1)
-        parallel = per_fold_epoch(xm, y, train[:k], test[:k], name, low, high, n_threads=THREADS)
+        entry: dict = {}
+        if name == "ststnet":
+            _time(xm, y, train, test, name, 1, n_threads=THREADS)  # warm-up (compilation)
+            shared = per_fold_epoch(xm, y, train, test, name, 1, 3, n_threads=THREADS)
+            entry["shared"] = shared
+            rows.append(row(model, "shared", shared, THREADS, shared["wall_per_fold_epoch_s"]))
+            print(rows[-1], flush=True)
+        plain = {"n_threads": 1, "batched": False}
+        _time(xm, y, train[:1], test[:1], name, 1, **plain)  # warm-up (first calls)
+        one = per_fold_epoch(xm, y, train[:1], test[:1], name, low, high, **plain)
+        parallel = per_fold_epoch(
+            xm, y, train[:k], test[:k], name, low, high, n_threads=THREADS, batched=False
+        )
         batched = per_fold_epoch(
             xm, y, train[:k], test[:k], name, low, high, n_threads=THREADS, batched=True
         )
-        projected = parallel["wall_per_fold_epoch_s"] * len(order) * epochs / 60
-        # What 2 idle cores would give: one fold's CPU time, the folds shared by 2 threads.
-        cpu_bound = one["cpu_per_fold_epoch_s"] * len(order) * epochs / THREADS / 60
-        report["networks"][model] = {
-            "one_fold": one,
-            "parallel": parallel,
-            "batched": batched,
-            "projected_68x800_min": projected,
-            "cpu_bound_68x800_min": cpu_bound,
-        }
-        rows.append(
-            f"{model}\t{one['wall_per_fold_epoch_s'] * 1000:.0f}\t"
-            f"{one['cpu_per_fold_epoch_s'] * 1000:.0f}\t"
-            f"{parallel['wall_per_fold_epoch_s'] * 1000:.0f}\t"
-            f"{batched['wall_per_fold_epoch_s'] * 1000:.0f}\t{projected:.1f}\t{cpu_bound:.1f}"
-        )
-        print(rows[-1], flush=True)
+        entry.update({"one_fold": one, "parallel": parallel, "batched": batched})
+        report["networks"][model] = entry
+        rows.append(row(model, "one_fold", one, 1, parallel["wall_per_fold_epoch_s"]))
+        rows.append(row(model, "parallel", parallel, THREADS, parallel["wall_per_fold_epoch_s"]))
+        rows.append(row(model, "batched", batched, THREADS, batched["wall_per_fold_epoch_s"]))
+        print("\n".join(rows[-3:]), flush=True)
     report["load_average_end"] = os.getloadavg()
     (out_dir / "deep.json").write_text(json.dumps(report, indent=2) + "\n")
     header = (
-        "network\tone_fold_wall_ms\tone_fold_cpu_ms\tparallel_2_wall_ms_per_fold\t"
-        "batched_wall_ms_per_fold\t68x800_parallel_min\t68x800_cpu_bound_2_cores_min"
+        "network\tway\tfolds\tthreads\twall_ms_per_fold_epoch\tcpu_ms_per_fold_epoch\t"
+        "68x800_wall_min\t68x800_cpu_bound_2_cores_min"
     )
     (out_dir / "deep.tsv").write_text("\n".join([header, *rows]) + "\n")
     print(json.dumps({k: report[k] for k in ("load_average_start", "load_average_end")}))

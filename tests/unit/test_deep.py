@@ -66,16 +66,22 @@ def _loso_sets(groups):
     return train, test
 
 
-@pytest.mark.parametrize("batched", [False, True])
-@pytest.mark.parametrize("model", ["ststnet", "offapexnet"])
-def test_test_subject_never_influences_its_model(model, batched):
+@pytest.mark.parametrize(
+    ("model", "way"),
+    [
+        ("ststnet", {"batched": False}),
+        ("ststnet", {"batched": True}),
+        ("ststnet", {"shared": True}),
+        ("offapexnet", {"batched": False}),
+        ("offapexnet", {"batched": True}),
+    ],
+)
+def test_test_subject_never_influences_its_model(model, way):
     """Perturbing fold 0's test subject leaves fold 0's trained parameters bit-identical (while
     the other folds, which train on that subject, change)."""
     x, y, groups = _problem(n_per_subject=(6, 5, 7))
     train, test = _loso_sets(groups)
-    kwargs = dict(
-        model=model, epochs=3, batch_size=4, learning_rate=1e-3, shuffle_seed=1, batched=batched
-    )
+    kwargs = dict(model=model, epochs=3, batch_size=4, learning_rate=1e-3, shuffle_seed=1, **way)
     _, before = deep.train_predict(x, y, train, test, [11, 12, 13], return_params=True, **kwargs)
     x2 = x.copy()
     x2[test[0]] = np.random.default_rng(9).uniform(0, 255, x2[test[0]].shape)
@@ -132,14 +138,16 @@ def test_models_per_chunk_does_not_change_results():
 
 @pytest.mark.parametrize("model", ["ststnet", "stcnn3d"])
 def test_worker_count_does_not_change_results(model):
-    """One fold at a time, each on one thread: 1 or 3 folds in parallel give bit-identical
-    models."""
+    """Each fold (stcnn3d) or group of folds (STSTNet: 10 folds, two groups) on one thread: 1
+    or 3 in parallel give bit-identical models."""
     shape = (1, 8, 8, 8) if model == "stcnn3d" else (3, 28, 28)
-    x, y, groups = _problem(n_per_subject=(5, 4, 6), shape=shape)
+    sizes = (5, 4, 6) if model == "stcnn3d" else (3, 2, 4, 3, 2, 3, 2, 4, 3, 2)
+    x, y, groups = _problem(n_per_subject=sizes, shape=shape)
     train, test = _loso_sets(groups)
     kwargs = dict(model=model, epochs=2, batch_size=4, learning_rate=1e-3, return_params=True)
-    one, p_one = deep.train_predict(x, y, train, test, [1, 2, 3], n_threads=1, **kwargs)
-    three, p_three = deep.train_predict(x, y, train, test, [1, 2, 3], n_threads=3, **kwargs)
+    seeds = list(range(1, len(train) + 1))
+    one, p_one = deep.train_predict(x, y, train, test, seeds, n_threads=1, **kwargs)
+    three, p_three = deep.train_predict(x, y, train, test, seeds, n_threads=3, **kwargs)
     for a, b in zip(one, three, strict=True):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(p_one, p_three, strict=True):
@@ -226,3 +234,141 @@ def test_inputs_and_labels_of_different_lengths_are_refused(api: str) -> None:
     inputs = np.zeros((6, 3, 28, 28), dtype=np.float32)
     with pytest.raises(ValueError, match="6 inputs but 5 labels"):
         getattr(deep, api)(inputs, ["a", "b"] * 2 + ["a"], ["s1", "s2", "s3"] * 2, epochs=1)
+
+
+# --------------------------------------------------------------------------------------------
+# STSTNet's CPU default (learn/deep/shared.py) against STSTNet written with plain PyTorch layers.
+
+
+def _reference_ststnet(params, buffers, x, drop=None, train=True):
+    """STSTNet with PyTorch's own layers: conv (padding 2), ReLU, batch norm, max pooling 3 / 3
+    / 1, dropout (given mask, already scaled), average pooling 2, dense."""
+    import torch.nn.functional as F
+
+    h = F.relu(F.conv2d(x, params["conv_w"], params["conv_b"], padding=2))
+    h = F.batch_norm(
+        h, buffers["bn_mean"], buffers["bn_var"], params["bn_g"], params["bn_b"],
+        training=train, momentum=0.1, eps=1e-5,
+    )  # fmt: skip
+    h = F.max_pool2d(h, 3, 3, 1)
+    if drop is not None:
+        h = h * drop
+    return F.linear(F.avg_pool2d(h, 2).flatten(1), params["fc_w"], params["fc_b"])
+
+
+def _train_reference(x, y, rows, batches, seed, epochs, lr, n_classes=3):
+    """One fold trained alone on the given mini-batches (its rows of each shared chunk) with
+    torch.optim.Adam; initial weights and dropout masks drawn from its own generator as the
+    package draws them."""
+    import torch
+    import torch.nn.functional as F
+
+    from microexp.learn.deep.networks import _init_params
+
+    gen = torch.Generator().manual_seed(seed)
+    params = _init_params("ststnet", gen, n_classes, (3, 28, 28))
+    for value in params.values():
+        value.requires_grad_(True)
+    buffers = {"bn_mean": torch.zeros(16), "bn_var": torch.ones(16)}
+    optimiser = torch.optim.Adam(list(params.values()), lr=lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    for _ in range(epochs):
+        for batch in batches:
+            if len(batch) == 0:
+                continue
+            index = torch.from_numpy(batch)
+            drop = (torch.rand((len(batch), 16, 10, 10), generator=gen) < 0.5).float() / 0.5
+            logits = _reference_ststnet(params, buffers, xt[index], drop)
+            optimiser.zero_grad()
+            F.cross_entropy(logits, yt[index]).backward()
+            optimiser.step()
+    with torch.no_grad():
+        prob = torch.softmax(_reference_ststnet(params, buffers, xt[rows], train=False), -1)
+    state = {k: v.detach().numpy() for k, v in params.items()}
+    state.update({k: v.numpy() for k, v in buffers.items()})
+    return prob.numpy(), state
+
+
+def test_shared_batches_equal_each_fold_trained_alone_with_plain_pytorch():
+    """The CPU default for STSTNet (folds in groups on shared mini-batches, one first-layer
+    product, compiled ReLU / statistics / pooling passes and their backward, masks per fold)
+    trains each fold as plain PyTorch layers and torch.optim.Adam train it alone on its rows of
+    each shared chunk. The chunks are the documented ones: the rows of the permutation drawn
+    from ``shuffle_seed``, cut in runs of ``batch_size``; with batch 6 some chunks hold no row
+    of a fold, which then skips the step."""
+    x, y, groups = _problem(n_per_subject=(6, 3, 9, 5, 4))
+    train, test = _loso_sets(groups)
+    seeds, epochs, lr, batch = [21, 22, 23, 24, 25], 3, 1e-3, 6
+    got, got_params = deep.train_predict(
+        x, y, train, test, seeds, model="ststnet", epochs=epochs, batch_size=batch,
+        learning_rate=lr, shuffle_seed=9, return_params=True, shared=True,
+    )  # fmt: skip
+    permutation = np.random.default_rng(9).permutation(len(x))
+    chunks = [permutation[k : k + batch] for k in range(0, len(x), batch)]
+    skipped = 0
+    for k in range(len(train)):
+        batches = [c[np.isin(c, train[k])] for c in chunks]
+        skipped += sum(len(b) == 0 for b in batches)
+        prob, state = _train_reference(x, y, test[k], batches, seeds[k], epochs, lr)
+        np.testing.assert_allclose(got[k], prob, rtol=1e-4, atol=1e-5)
+        for name, want in state.items():
+            have = got_params[k][name]
+            # As in the batched test: Adam moves a weight whose gradient is rounding residue
+            # by ~lr per step; all others agree to float precision.
+            off = ~np.isclose(have, want, rtol=1e-4, atol=1e-5)
+            assert off.sum() <= max(1, off.size // 1000), (k, name, off.sum())
+            assert np.abs(have - want).max() <= lr * epochs * len(chunks), (k, name)
+    assert skipped > 0  # the case of a fold without rows in a chunk was exercised
+
+
+@pytest.mark.parametrize("bn_sign", [1.0, -1.0, 0.0])
+def test_shared_first_layer_gradients_equal_plain_pytorch(bn_sign):
+    """One training step's logits and gradients of every parameter, for 3 models on 7 shared
+    rows with per-model masks, equal plain PyTorch per model (batch statistics over the model's
+    rows only). A negative or zero batch-norm scale on some channels exercises the pooling
+    rule (the maximum of the normalised maps is then the minimum or the first value)."""
+    import torch
+    import torch.nn.functional as F
+
+    from microexp.learn.deep.networks import _init_params
+    from microexp.learn.deep.shared import dropout_masks, forward_train, patches
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 255, (7, 3, 28, 28)).astype(np.float32)
+    member = np.ones((7, 3), dtype=bool)
+    member[[1, 4], 0] = False
+    member[6, 2] = False
+    y = torch.from_numpy(rng.integers(0, 3, 7))
+    gens = [torch.Generator().manual_seed(s) for s in (1, 2, 3)]
+    drawn = [_init_params("ststnet", g, 3, (3, 28, 28)) for g in gens]
+    for d in drawn:
+        d["bn_g"][::3] *= bn_sign
+        d["bn_b"] += 0.1
+    stacked = {k: torch.stack([d[k] for d in drawn]).requires_grad_(True) for k in drawn[0]}
+    buffers = {"bn_mean": torch.zeros(3, 16), "bn_var": torch.ones(3, 16)}
+    drop = dropout_masks(gens, member)
+    member_t = torch.from_numpy(member)
+    logits = forward_train(
+        stacked, buffers, torch.from_numpy(patches(x)), member_t, drop, member_t.any(0)
+    )
+    losses = F.cross_entropy(logits.reshape(-1, 3), y.repeat_interleave(3), reduction="none")
+    losses = torch.where(member_t, losses.reshape(7, 3), torch.zeros(7, 3))
+    (losses.sum(0) / member_t.sum(0)).sum().backward()
+    for m in range(3):
+        rows = torch.from_numpy(np.flatnonzero(member[:, m]))
+        params = {k: v.detach().clone().requires_grad_(True) for k, v in drawn[m].items()}
+        ref_buffers = {"bn_mean": torch.zeros(16), "bn_var": torch.ones(16)}
+        mask = drop[m][rows].reshape(-1, 16, 10, 10) / 0.5
+        want = _reference_ststnet(params, ref_buffers, torch.from_numpy(x)[rows], mask)
+        np.testing.assert_allclose(
+            logits[rows, m].detach().numpy(), want.detach().numpy(), rtol=1e-4, atol=1e-4
+        )
+        F.cross_entropy(want, y[rows]).backward()
+        for name, value in params.items():
+            scale = float(value.grad.abs().max()) + 1e-12
+            np.testing.assert_allclose(
+                stacked[name].grad[m].numpy() / scale, value.grad.numpy() / scale, atol=1e-4,
+                err_msg=f"{name} of model {m}",
+            )  # fmt: skip
+        np.testing.assert_allclose(buffers["bn_mean"][m], ref_buffers["bn_mean"], rtol=1e-5)
+        np.testing.assert_allclose(buffers["bn_var"][m], ref_buffers["bn_var"], rtol=1e-4)

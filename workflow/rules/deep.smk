@@ -1,6 +1,7 @@
 # DSME-3D Table 12 (workflow/microexp/learn/deep/, evaluate/table12.py): the deep 2D networks
 # on the flow stage's inputs, alone and fused with the 3D curvature SVMs (oracle and nested a),
-# three classes, LOSO. One job per data set: every fold's network trains in one batched model.
+# three classes, LOSO. One job per data set: the folds' networks train together in its threads
+# (learn/deep/__init__.py: three ways to train).
 
 
 rule table12:

@@ -233,6 +233,7 @@ def train_predict(
     models_per_chunk: int | None = None,
     return_params: bool = False,
     batched: bool | None = None,
+    shared: bool | None = None,
 ):
     """Train one model per training set; softmax probabilities on its predict set.
 
@@ -245,6 +246,10 @@ def train_predict(
     of each on its own; default: batched on a GPU, one model at a time on the CPU, where
     ``n_threads`` models train in parallel, each on one thread (so the results do not depend on
     ``n_threads``). Both give the same models up to floating-point summation order.
+
+    ``shared``: STSTNet on the CPU only (its default there): the models train in groups on
+    shared mini-batches (``_train_predict_shared``); ``batched`` or ``shared=False`` choose
+    the other ways.
     """
     import torch
 
@@ -266,6 +271,15 @@ def train_predict(
     device = _default_device(device)
     sample_shape = x_np.shape[1:]
     n_models = len(train_sets)
+    if shared is None:
+        shared = batched is None and device == "cpu" and model == "ststnet"
+    if shared:
+        if batched or device != "cpu" or model != "ststnet":
+            raise ValueError("shared mini-batches train STSTNet on the CPU, not batched")
+        return _train_predict_shared(
+            x_np, y, train_sets, predict_sets, seeds, n_classes, epochs, batch_size,
+            learning_rate, shuffle_seed, n_threads, return_params,
+        )  # fmt: skip
     if batched is None:
         batched = device != "cpu"
     if not batched:
@@ -422,3 +436,132 @@ def _train_predict_one_by_one(
     if not return_params:
         return results
     return results, [state for _, state in done]
+
+
+# --------------------------------------------------------------------------------------------
+# STSTNet on the CPU (the default there): the models in groups on shared mini-batches
+# (learn/deep/shared.py).
+
+
+def shared_chunks(
+    train_sets: Sequence[np.ndarray], permutation: np.ndarray, batch_size: int
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """(rows, member, bounds): the rows some model trains on, in ``permutation`` order; member
+    (len(rows), models) bool, a row in a model's training set; the steps' chunks as (start,
+    stop) into ``rows``: consecutive runs of ``batch_size``, the same every epoch. At a step a
+    model's mini-batch is the chunk's rows of its own training set (the chunk less the rows it
+    does not train on, e.g. its test subject's)."""
+    membership = np.zeros((len(permutation), len(train_sets)), dtype=bool)
+    for m, rows in enumerate(train_sets):
+        membership[np.asarray(rows, dtype=np.int64), m] = True
+    rows = permutation[membership[permutation].any(axis=1)]
+    bounds = [(k, min(k + batch_size, len(rows))) for k in range(0, len(rows), batch_size)]
+    return rows, membership[rows], bounds
+
+
+def _train_group(
+    idx: np.ndarray,
+    chunk_patches: list,
+    chunk_labels: list,
+    chunk_member: list[np.ndarray],
+    x_all,
+    predict_sets: Sequence[np.ndarray],
+    seeds: Sequence[int],
+    n_classes: int,
+    epochs: int,
+    learning_rate: float,
+    return_params: bool,
+) -> list[tuple[int, np.ndarray, dict | None]]:
+    """Train the models ``idx`` together on the shared chunks; evaluate the last epoch."""
+    import torch
+    import torch.nn.functional as F
+
+    from microexp.learn.deep.shared import dropout_masks, forward_train
+
+    group = _new_chunk("ststnet", idx, seeds, n_classes, tuple(x_all.shape[1:]), "cpu")
+    n_models = len(idx)
+    steps = []
+    chunks = zip(chunk_patches, chunk_labels, chunk_member, strict=True)
+    for patches_k, labels_k, member_k in chunks:
+        member = np.ascontiguousarray(member_k[:, idx])
+        active = member.any(axis=0)
+        if active.any():
+            steps.append(
+                (patches_k, labels_k, member, torch.from_numpy(member), torch.from_numpy(active))
+            )
+    with torch.enable_grad():
+        for _epoch in range(epochs):
+            for patches_k, labels_k, member, member_t, active_t in steps:
+                drop = dropout_masks(group.generators, member)
+                logits = forward_train(
+                    group.params, group.buffers, patches_k, member_t, drop, active_t
+                )
+                losses = F.cross_entropy(
+                    logits.reshape(-1, n_classes),
+                    labels_k.repeat_interleave(n_models),
+                    reduction="none",
+                ).reshape(len(member), n_models)
+                losses = torch.where(member_t, losses, torch.zeros_like(losses))
+                per_model = losses.sum(0) / member_t.sum(0).clamp_min(1)
+                per_model.sum().backward()
+                _adam_update(group, active_t, learning_rate)
+    out = []
+    with torch.no_grad():
+        evaluated = dict(_evaluate("ststnet", group, x_all, predict_sets, n_classes, "cpu"))
+        for j, m in enumerate(idx):
+            state = None
+            if return_params:
+                state = {k: v[j].detach().numpy().copy() for k, v in group.params.items()}
+                state.update({k: v[j].numpy().copy() for k, v in group.buffers.items()})
+            out.append((int(m), evaluated[m], state))
+    return out
+
+
+def _train_predict_shared(
+    x_np, y, train_sets, predict_sets, seeds, n_classes, epochs, batch_size, learning_rate,
+    shuffle_seed, n_threads, return_params,
+):  # fmt: skip
+    """``train_predict`` of STSTNet with the models in groups of ``shared.GROUP_MODELS`` on
+    shared mini-batches, ``n_threads`` groups at a time, each group on one thread (so the
+    results do not depend on ``n_threads``)."""
+    import torch
+
+    from microexp.learn.deep.shared import GROUP_MODELS, patches
+
+    workers = max(1, int(n_threads) if n_threads is not None else torch.get_num_threads())
+    permutation = np.random.default_rng(shuffle_seed).permutation(len(x_np))
+    rows, member, bounds = shared_chunks(train_sets, permutation, batch_size)
+    # The first layer's input is constant: every trained image's patches, cut once, in the
+    # chunks' row order (a chunk is then one contiguous slice).
+    patches_all = torch.from_numpy(patches(x_np[rows]))
+    labels = torch.from_numpy(y[rows].copy())
+    chunk_patches = [patches_all[a:b] for a, b in bounds]
+    chunk_labels = [labels[a:b] for a, b in bounds]
+    chunk_member = [member[a:b] for a, b in bounds]
+    x_all = torch.from_numpy(x_np)
+    n_models = len(train_sets)
+    groups = [
+        np.arange(s, min(s + GROUP_MODELS, n_models)) for s in range(0, n_models, GROUP_MODELS)
+    ]
+
+    def job(idx: np.ndarray) -> list[tuple[int, np.ndarray, dict | None]]:
+        return _train_group(
+            idx, chunk_patches, chunk_labels, chunk_member, x_all, predict_sets, seeds,
+            n_classes, epochs, learning_rate, return_params,
+        )  # fmt: skip
+
+    with _deterministic(1), torch.no_grad():
+        if workers == 1 or len(groups) == 1:
+            done = [job(g) for g in groups]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                done = list(pool.map(job, groups))
+    results: list[np.ndarray] = [np.empty((0, n_classes))] * n_models
+    states: list[dict | None] = [None] * n_models
+    for part in done:
+        for m, prob, state in part:
+            results[m] = prob
+            states[m] = state
+    if not return_params:
+        return results
+    return results, states
