@@ -108,7 +108,7 @@ def scores_from_confusion(counts: np.ndarray) -> dict[str, float]:
 def _scores(y_true: Sequence, y_pred: Sequence) -> dict[str, float]:
     t, p = _arrays(y_true, y_pred)
     classes = sorted(set(t.tolist()) | set(p.tolist()))
-    return scores_from_confusion(confusion_matrix(t, p, classes).to_numpy())
+    return scores_from_confusion(_confusion_counts(t, p, classes))
 
 
 def uf1(y_true: Sequence, y_pred: Sequence) -> float:
@@ -129,13 +129,18 @@ def _run_columns(predictions: pd.DataFrame) -> list[str]:
 def per_fold_scores(predictions: pd.DataFrame) -> pd.DataFrame:
     """Accuracy, UF1, UAR of every fold on its own: columns repeat, fold, n_samples, metrics."""
     keys = [*_run_columns(predictions), "fold"]
+    # Row positions per fold (no sub-frame per fold: a sweep scores 133 folds per setting).
+    positions = predictions.groupby(keys, sort=True).indices
+    labels = predictions["label"].to_numpy(dtype=object)
+    predicted = predictions["predicted"].to_numpy(dtype=object)
     rows = []
-    for key, fold in predictions.groupby(keys, sort=True):
+    for key in sorted(positions):
+        fold = positions[key]
         rows.append(
             {
                 **dict(zip(keys, key, strict=True)),
                 "n_samples": len(fold),
-                **_scores(fold["label"], fold["predicted"]),
+                **_scores(labels[fold], predicted[fold]),
             }
         )
     return pd.DataFrame(rows)
@@ -228,12 +233,7 @@ def confusion_matrix(
     """
     t, p = _arrays(y_true, y_pred)
     classes = list(classes)
-    index = {c: k for k, c in enumerate(classes)}
-    unknown = (set(t.tolist()) | set(p.tolist())) - set(classes)
-    if unknown:
-        raise ValueError(f"labels {sorted(map(str, unknown))} are not in classes {classes}")
-    counts = np.zeros((len(classes), len(classes)), dtype=np.int64)
-    np.add.at(counts, ([index[x] for x in t], [index[x] for x in p]), 1)
+    counts = _confusion_counts(t, p, classes)
     table = pd.DataFrame(
         counts, index=pd.Index(classes, name="true"), columns=pd.Index(classes, name="predicted")
     )
@@ -243,3 +243,14 @@ def confusion_matrix(
     if normalize is not None:
         raise ValueError(f"normalize must be None or 'true', got {normalize!r}")
     return table
+
+
+def _confusion_counts(t: np.ndarray, p: np.ndarray, classes: list) -> np.ndarray:
+    """(n_classes, n_classes) int64 counts of (true, predicted) in ``classes`` order."""
+    index = {c: k for k, c in enumerate(classes)}
+    unknown = (set(t.tolist()) | set(p.tolist())) - set(classes)
+    if unknown:
+        raise ValueError(f"labels {sorted(map(str, unknown))} are not in classes {classes}")
+    counts = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    np.add.at(counts, ([index[x] for x in t], [index[x] for x in p]), 1)
+    return counts

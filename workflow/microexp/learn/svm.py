@@ -62,6 +62,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 from sklearn.svm import SVC, _libsvm
 from threadpoolctl import threadpool_limits
 
@@ -338,8 +339,9 @@ class _GramCache:
         fold_span = train_part.max(axis=1) - fold_low
         fold_span[fold_span == 0] = 1.0
         rows = np.concatenate([train, test])
-        fold_gram = whole.gram[rows][:, rows]
         rowsum = whole.rowsum[rows]
+        products = {1.0: _NO_MATRIX, -1.0: _NO_MATRIX}
+        u, c = _NO_VECTOR, 0.0
         if len(columns):
             a = whole.span[columns] / fold_span
             b = (whole.low[columns] - fold_low) / fold_span
@@ -355,29 +357,64 @@ class _GramCache:
                     weighted = z[:, part] * np.sqrt(sign * weight[part])
                 else:
                     continue
-                # In place, without the sign's temporary: g + (-1 * p) is g - p, bit for bit.
-                product = weighted @ weighted.T
-                if sign > 0:
-                    fold_gram += product
-                else:
-                    fold_gram -= product
+                products[sign] = weighted @ weighted.T
             u = z @ (a * b)
-            shift = np.add.outer(u, u)  # (u_i + u_j) + c, then added: the order it always had
-            shift += float(b @ b)
-            fold_gram += shift
+            c = float(b @ b)
             rowsum += z @ (a - 1.0) + b.sum()
         n_train = len(train)
-        sqnorm = np.diag(fold_gram).copy()
+        kernel_train = np.empty((n_train, n_train))
+        kernel_test = np.empty((len(test), n_train))
+        sqnorm = np.empty(len(rows))
+        _assemble_fold_gram(
+            whole.gram, rows, products[1.0], products[-1.0], u, c, kernel_train, kernel_test, sqnorm
+        )
         count = n_train * n_features
         variance = sqnorm[:n_train].sum() / count - (rowsum[:n_train].sum() / count) ** 2
         return _FoldGram(
-            train=fold_gram[:n_train, :n_train],
-            test=fold_gram[n_train:, :n_train],
+            train=kernel_train,
+            test=kernel_test,
             train_sqnorm=sqnorm[:n_train],
             test_sqnorm=sqnorm[n_train:],
             train_variance=float(max(variance, 0.0)),
             n_features=n_features,
         )
+
+
+_NO_MATRIX = np.empty((0, 0))
+_NO_VECTOR = np.empty(0)
+
+
+@njit(cache=True, nogil=True)
+def _assemble_fold_gram(gram, rows, positive, negative, u, c, kernel_train, kernel_test, sqnorm):
+    """The fold's Gram entries ((G + P+) - P-) + ((u_i + u_j) + c) over rows ``rows`` (training
+    rows first), each term only if given (empty when not): the training block, the test rows
+    against the training rows, and every row's diagonal entry, in one pass. The additions are
+    those of the whole-matrix NumPy expressions, in the same order, so the values are the
+    same to the bit (numba without fastmath reassociates nothing)."""
+    n_train = kernel_train.shape[0]
+    has_positive = positive.shape[0] > 0
+    has_negative = negative.shape[0] > 0
+    has_shift = u.shape[0] > 0
+    for i in range(rows.shape[0]):
+        for j in range(n_train + 1):
+            if j == n_train:
+                if i < n_train:
+                    break
+                j = i  # a test row's own entry, for its squared norm
+            value = gram[rows[i], rows[j]]
+            if has_positive:
+                value = value + positive[i, j]
+            if has_negative:
+                value = value - negative[i, j]
+            if has_shift:
+                value = value + ((u[i] + u[j]) + c)
+            if j == i:
+                sqnorm[i] = value
+            if j < n_train:
+                if i < n_train:
+                    kernel_train[i, j] = value
+                else:
+                    kernel_test[i - n_train, j] = value
 
 
 # ---------------------------------------------------------------------------------------------
