@@ -172,6 +172,10 @@ def main(out_dir: Path) -> dict:
     }
     rows = []
     with threadpool_limits(limits=1):
+        # Untimed: numba's compilation (or cache load) is once per process, not per setting.
+        warm = np.random.default_rng(0).random((N_SAMPLES, 8))
+        for decision in ("vote", "probability"):
+            per_setting(warm, samples, splits, decision)
         for k, grid in enumerate(GRIDS):
             features = block_histograms(grid, labels, subjects, SEED + k)
             row = {"grid": f"{grid[0]}x{grid[1]}", "n_features": features.shape[1]}
