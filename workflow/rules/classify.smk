@@ -4,7 +4,8 @@
 # overlap variant is evaluated on the same folds and SVM settings share Gram matrices. An entry
 # with `settings_per_job: n` runs in chunks of n experiments (classify_<entry>_chunk<k>, one job
 # each, for several cores or cluster nodes) and classify_<entry> merges the chunks' files into
-# the entry's, identical to the unchunked job's. The rules give the scripts every path.
+# the entry's, identical to the unchunked job's. The rules give the scripts every path: the
+# feature files as params, their chunk jobs' markers as inputs (common.smk, chunk_done).
 
 
 CLASSIFY_JOBS = []  # (entry, data set, experiments, chunk k, rule-name / log suffix, outputs)
@@ -53,7 +54,7 @@ for _entry, _dataset, _experiments, _k, _suffix, _outputs in CLASSIFY_JOBS:
             f"classify_{rule_name(_entry)}{_suffix}"
         input:
             samples=f"{RESULTS}/{_dataset}/samples.tsv",
-            features=feature_files(_dataset, _experiments),
+            features=feature_chunks_done(_dataset, _experiments),
         output:
             **_outputs,
             predictions=prediction_files(_experiments),
@@ -86,7 +87,7 @@ for _entry, _fusion in FUSION_ENTRIES.items():
             f"fusion_{rule_name(_entry)}"
         input:
             samples=f"{RESULTS}/{_dataset}/samples.tsv",
-            features=feature_files(_dataset, _fusion.experiments()),
+            features=feature_chunks_done(_dataset, _fusion.experiments()),
         output:
             scores=f"{RESULTS}/{_dataset}/scores/{_entry}.tsv",
             excluded=f"{RESULTS}/{_dataset}/scores/{_entry}.excluded.tsv",

@@ -13,11 +13,12 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
             name:
                 chunk_rule("cloud3d", _dataset, _k)
             input:
-                clips=stage_files(_dataset, "clips", _samples),
-                face2d=stage_files(_dataset, "face2d", _samples),
+                # the clip and face2d jobs' markers (common.smk, chunk_done); files: params.files
+                done=[chunk_done(_dataset, stage, _k) for stage in ("ingest", "face2d")],
                 # clip files index the source's frames; the pixels are read from the source
                 sources=source_inputs(_dataset, _samples),
             output:
+                done=touch(chunk_done(_dataset, "cloud3d", _k)),
                 cloud3d=stage_files(_dataset, "cloud3d", _samples),
                 # full size, on disk; the report shows thumbnails of some (rule qc_gallery)
                 pictures=stage_files(_dataset, "cloud3d/qc", _samples, ".png"),
@@ -42,6 +43,10 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
                 runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n),
             params:
                 samples=_samples,
+                files={
+                    "clips": stage_files(_dataset, "clips", _samples),
+                    "face2d": stage_files(_dataset, "face2d", _samples),
+                },
                 dataset_name=_dataset,
                 cloud3d=config["cloud3d"],
                 failures=failure_files(_dataset, "cloud3d", _samples),

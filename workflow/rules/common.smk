@@ -168,6 +168,27 @@ def chunk_rule(stage: str, dataset: str, k: int) -> str:
     return f"{stage}_{rule_name(dataset)}_{k}"
 
 
+# Each chunk job also declares a marker, results/{dataset}/chunks/<stage>/<k>.done, touched by
+# Snakemake once the job has finished (every sample of the chunk then has its file, or its
+# marker file and failure record). Jobs that read a stage's files of every sample (rule all,
+# the next stage's chunk, classification, the tables, the QC gallery) take the stage's chunk
+# markers as inputs and the per-sample paths as params: the DAG resolves one file per chunk
+# instead of one per sample, which is most of a dry run's time at CAS(ME)^3 size (README, "DAG
+# at scale"). A missing or older per-sample file still reruns its chunk: Snakemake checks
+# every output of a job it plans, and the chunk's new marker reruns the jobs after it.
+# The marker is a chunk rule's first output: Snakemake tries a rule's outputs in order when it
+# looks a file's producer up.
+def chunk_done(dataset: str, stage: str, k: int) -> str:
+    """Chunk k's marker of a per-sample stage (`stage`: ingest, face2d, cloud3d, flow,
+    depth_flow, lbptop/<setting or sweep entry>, curvature/<setting>)."""
+    return f"{RESULTS}/{dataset}/chunks/{stage}/{k}.done"
+
+
+def chunks_done(dataset: str, stage: str) -> list[str]:
+    """Every chunk marker of a per-sample stage of a data set."""
+    return [chunk_done(dataset, stage, k) for k in range(len(SAMPLE_CHUNKS[dataset]))]
+
+
 def stage_files(dataset: str, folder: str, samples, suffix: str = ".npz") -> list[str]:
     """results/{dataset}/<folder>/<sample><suffix> of each sample."""
     return [f"{RESULTS}/{dataset}/{folder}/{s}{suffix}" for s in samples]
@@ -193,10 +214,11 @@ def source_inputs(dataset: str, samples) -> list[str]:
 
 
 def ingest_targets() -> list[str]:
+    """Each data set's sample sheet and its clip jobs' markers (every sample's clip file)."""
     targets = []
     for name in config["datasets"]:
         targets.append(f"{RESULTS}/{name}/samples.tsv")
-        targets += expand(f"{RESULTS}/{name}/clips/{{sample}}.npz", sample=samples_of(name))
+        targets += chunks_done(name, "ingest")
     return targets
 
 
@@ -235,11 +257,6 @@ def rule_name(entry: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", entry)
 
 
-def stage_file(stage: str) -> str:
-    """results/{dataset}/<stage>/{sample}.npz (wildcard rules of one sample a job)"""
-    return f"{RESULTS}/{{dataset}}/{stage}/{{sample}}.npz"
-
-
 def failure_file(stage: str):
     """params function of a wildcard rule: where a sample's failure record for `stage` goes
     (the spelling of `failure_files`)."""
@@ -257,33 +274,34 @@ def face2d_params(dataset: str) -> dict:
     return config["face2d"]
 
 
-def face_targets_of(dataset: str) -> list[str]:
-    """Every per-sample face and feature output of a data set, with QC pictures."""
-    samples = samples_of(dataset)
-    targets = []
-    patterns = ["face2d/{sample}.npz", "face2d/qc/{sample}.png"]
+def lbptop_stage(setting: str) -> str:
+    """The marker folder of the jobs that write an LBP-TOP setting's files: the setting's own,
+    or the sweep's that computes it with its other settings (`lbptop_batches`)."""
+    for entry, names in LBPTOP_BATCHES.items():
+        if setting in names:
+            return f"lbptop/{entry}"
+    return f"lbptop/{setting}"
+
+
+def face_stages(dataset: str) -> list[str]:
+    """The per-sample face and feature stages of a data set, as marker folders: face2d,
+    cloud3d (with depth), each LBP-TOP setting's (or sweep's) and curvature setting's jobs."""
+    stages = ["face2d"] if dataset in DATASETS_2D else ["face2d", "cloud3d"]
+    stages += list(dict.fromkeys(lbptop_stage(lbp) for lbp in LBPTOP_SETTINGS))
     if dataset not in DATASETS_2D:
-        patterns += ["cloud3d/{sample}.npz", "cloud3d/qc/{sample}.png"]
-    for pattern in patterns:
-        targets += expand(f"{RESULTS}/{dataset}/{pattern}", sample=samples)
-    for lbp in LBPTOP_SETTINGS:
-        targets += expand(
-            f"{RESULTS}/{dataset}/features/lbptop/{lbp}/{{sample}}.npz", sample=samples
-        )
-    for curv in CURVATURE_SETTINGS if dataset not in DATASETS_2D else ():
-        targets += expand(
-            f"{RESULTS}/{dataset}/features/curvature/{curv}/{{sample}}.npz", sample=samples
-        )
-    return targets
+        stages += [f"curvature/{curv}" for curv in CURVATURE_SETTINGS]
+    return stages
+
+
+def face_targets_of(dataset: str) -> list[str]:
+    """The chunk markers of every per-sample face and feature output of a data set (each
+    sample's files and QC pictures are the outputs of those chunks' jobs)."""
+    return [done for stage in face_stages(dataset) for done in chunks_done(dataset, stage)]
 
 
 def flow_targets_of(dataset: str) -> list[str]:
-    """Every sample's flow file and QC picture of a data set."""
-    return expand(
-        f"{RESULTS}/{dataset}/{{pattern}}",
-        pattern=[f"flow/{s}.npz" for s in samples_of(dataset)]
-        + [f"flow/qc/{s}.png" for s in samples_of(dataset)],
-    )
+    """The flow jobs' markers of a data set (every sample's flow file and QC picture)."""
+    return chunks_done(dataset, "flow")
 
 
 def table12_entry(dataset: str) -> dict:
@@ -294,12 +312,8 @@ def table12_entry(dataset: str) -> dict:
     raise ValueError(f"no deep entry for data set {dataset!r}")
 
 
-def table12_curvature_files(wildcards) -> list[str]:
-    setting = table12_entry(wildcards.dataset)["curvature"]["setting"]
-    return expand(
-        f"{RESULTS}/{wildcards.dataset}/features/curvature/{setting}/{{sample}}.npz",
-        sample=samples_of(wildcards.dataset),
-    )
+def table12_curvature_setting(wildcards) -> str:
+    return table12_entry(wildcards.dataset)["curvature"]["setting"]
 
 
 def table12_targets() -> list[str]:
@@ -329,9 +343,14 @@ def feature_file_map(dataset: str, experiments) -> dict[str, dict[str, str]]:
     return files
 
 
-def feature_files(dataset: str, experiments) -> list[str]:
-    """Every per-sample file the experiments read (feature files; face2d for the ROIs)."""
-    return [f for files in feature_file_map(dataset, experiments).values() for f in files.values()]
+def feature_chunks_done(dataset: str, experiments) -> list[str]:
+    """The chunk markers of every per-sample file the experiments read (`feature_file_map`:
+    feature files; face2d for the ROIs), the jobs' inputs."""
+    stages = []
+    for key in feature_file_map(dataset, experiments):
+        folder, _, name = key.partition("/")
+        stages.append(lbptop_stage(name) if folder == "lbptop" else key)
+    return [done for stage in dict.fromkeys(stages) for done in chunks_done(dataset, stage)]
 
 
 def prediction_file_map(experiments) -> dict[str, dict[str, str]]:
@@ -409,17 +428,19 @@ def report_targets() -> list[str]:
     return targets
 
 
-def qc_gallery_inputs(wildcards) -> dict[str, list[str]]:
-    """Each QC stage's outputs and pictures of every sample (no 3D stage without depth)."""
+def qc_gallery_inputs(wildcards) -> list[str]:
+    """The chunk markers of each QC stage (no 3D stage without depth)."""
+    stages = qc_stages(wildcards.dataset)
+    return [done for stage in stages for done in chunks_done(wildcards.dataset, stage)]
+
+
+def qc_gallery_files(wildcards) -> dict[str, list[str]]:
+    """Each QC stage's outputs and pictures of every sample, in sheet order."""
     samples = samples_of(wildcards.dataset)
     files = {}
     for stage in qc_stages(wildcards.dataset):
-        files[stage] = expand(stage_file(stage), dataset=wildcards.dataset, sample=samples)
-        files[f"{stage}_pictures"] = expand(
-            f"{RESULTS}/{{dataset}}/{stage}/qc/{{sample}}.png",
-            dataset=wildcards.dataset,
-            sample=samples,
-        )
+        files[stage] = stage_files(wildcards.dataset, stage, samples)
+        files[f"{stage}_pictures"] = stage_files(wildcards.dataset, f"{stage}/qc", samples, ".png")
     return files
 
 
@@ -436,7 +457,7 @@ def excluded_inputs(wildcards) -> list[str]:
     records are written beside them) and the experiments' exclusion lists."""
     files = [f"{RESULTS}/{wildcards.dataset}/samples.tsv", *face_targets_of(wildcards.dataset)]
     if wildcards.dataset in depth_flow_datasets():  # its failure records too, every run
-        files += stage_files(wildcards.dataset, "depth_flow", samples_of(wildcards.dataset))
+        files += chunks_done(wildcards.dataset, "depth_flow")
     for entry, experiments in CLASSIFY_ENTRIES.items():
         if experiments[0].dataset == wildcards.dataset:
             files.append(entry_outputs(wildcards.dataset, entry, ".excluded.tsv"))
@@ -461,19 +482,15 @@ def depth_flow_params() -> dict:
     return {k: v for k, v in config["depth_flow"].items() if k not in study}
 
 
-def depth_flow_inputs(wildcards) -> list[str]:
+def depth_flow_files(wildcards) -> list[str]:
     """Every sample's depth_flow file of a data set (the study reads them all)."""
-    return expand(
-        f"{RESULTS}/{wildcards.dataset}/depth_flow/{{sample}}.npz",
-        sample=samples_of(wildcards.dataset),
-    )
+    return stage_files(wildcards.dataset, "depth_flow", samples_of(wildcards.dataset))
 
 
 def depth_flow_targets() -> list[str]:
     targets = []
     for name in depth_flow_datasets():
-        for pattern in ("depth_flow/{sample}.npz", "depth_flow/qc/{sample}.png"):
-            targets += expand(f"{RESULTS}/{name}/{pattern}", sample=samples_of(name))
+        targets += chunks_done(name, "depth_flow")
         targets += expand(
             f"{RESULTS}/tables/{name}/rgbd_vs_rgb.{{suffix}}", suffix=[*TABLE_SUFFIXES, "json"]
         )

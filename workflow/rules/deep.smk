@@ -7,11 +7,11 @@
 rule table12:
     input:
         samples=f"{RESULTS}/{{dataset}}/samples.tsv",
-        flow=lambda wildcards: expand(
-            f"{RESULTS}/{wildcards.dataset}/flow/{{sample}}.npz",
-            sample=samples_of(wildcards.dataset),
+        # the flow and curvature jobs' chunk markers (common.smk, chunk_done); the files: params
+        flow=lambda wildcards: chunks_done(wildcards.dataset, "flow"),
+        curvature=lambda wildcards: chunks_done(
+            wildcards.dataset, f"curvature/{table12_curvature_setting(wildcards)}"
         ),
-        curvature=table12_curvature_files,
     output:
         tsv=f"{RESULTS}/tables/{{dataset}}/table12.tsv",
         md=f"{RESULTS}/tables/{{dataset}}/table12.md",
@@ -37,6 +37,14 @@ rule table12:
         runtime=lambda wildcards, attempt: 60 * attempt,
     params:
         entry=lambda wildcards: table12_entry(wildcards.dataset),
+        flow_files=lambda wildcards: stage_files(
+            wildcards.dataset, "flow", samples_of(wildcards.dataset)
+        ),
+        curvature_files=lambda wildcards: stage_files(
+            wildcards.dataset,
+            f"features/curvature/{table12_curvature_setting(wildcards)}",
+            samples_of(wildcards.dataset),
+        ),
         schemes=config.get("class_schemes", {}),
         seed=config["seed"],
         layout=lambda wildcards: config["datasets"][wildcards.dataset]["layout"],

@@ -12,11 +12,12 @@ for _dataset in depth_flow_datasets():
             name:
                 chunk_rule("depth_flow", _dataset, _k)
             input:
-                clips=stage_files(_dataset, "clips", _samples),
-                face2d=stage_files(_dataset, "face2d", _samples),
+                # the clip and face2d jobs' markers (common.smk, chunk_done); files: params.files
+                done=[chunk_done(_dataset, stage, _k) for stage in ("ingest", "face2d")],
                 # clip files index the source's frames; the depth is read from the source
                 sources=source_inputs(_dataset, _samples),
             output:
+                done=touch(chunk_done(_dataset, "depth_flow", _k)),
                 flows=stage_files(_dataset, "depth_flow", _samples),
                 # Not embedded in the report one by one (rule qc_gallery shows some).
                 pictures=stage_files(_dataset, "depth_flow/qc", _samples, ".png"),
@@ -37,6 +38,10 @@ for _dataset in depth_flow_datasets():
                 runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n),
             params:
                 samples=_samples,
+                files={
+                    "clips": stage_files(_dataset, "clips", _samples),
+                    "face2d": stage_files(_dataset, "face2d", _samples),
+                },
                 dataset_name=_dataset,
                 depth_flow=depth_flow_params(),
                 failures=failure_files(_dataset, "depth_flow", _samples),
@@ -50,7 +55,8 @@ for _dataset in depth_flow_datasets():
 rule rgbd_table:
     input:
         samples=f"{RESULTS}/{{dataset}}/samples.tsv",
-        flows=depth_flow_inputs,
+        # the depth_flow jobs' chunk markers (common.smk, chunk_done); the files: params.flows
+        flows=lambda wildcards: chunks_done(wildcards.dataset, "depth_flow"),
     output:
         tsv=f"{RESULTS}/tables/{{dataset}}/rgbd_vs_rgb.tsv",
         md=f"{RESULTS}/tables/{{dataset}}/rgbd_vs_rgb.md",
@@ -76,6 +82,7 @@ rule rgbd_table:
         mem_mb=2000,
         runtime=10,
     params:
+        flows=depth_flow_files,
         seed=config["seed"],
         class_schemes=config["class_schemes"],
         expression_types=config["depth_flow"]["expression_types"],

@@ -12,10 +12,12 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
             name:
                 chunk_rule("face2d", _dataset, _k)
             input:
-                clips=stage_files(_dataset, "clips", _samples),
+                # the clip job's marker (common.smk, chunk_done); the clip files: params.files
+                done=chunk_done(_dataset, "ingest", _k),
                 # clip files index the source's frames; the pixels are read from the source
                 sources=source_inputs(_dataset, _samples),
             output:
+                done=touch(chunk_done(_dataset, "face2d", _k)),
                 face2d=stage_files(_dataset, "face2d", _samples),
                 # full size, on disk; the report shows thumbnails of some (rule qc_gallery)
                 pictures=stage_files(_dataset, "face2d/qc", _samples, ".png"),
@@ -36,6 +38,7 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
                 runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n),
             params:
                 samples=_samples,
+                files={"clips": stage_files(_dataset, "clips", _samples)},
                 dataset_name=_dataset,
                 face2d=face2d_params(_dataset),
                 failures=failure_files(_dataset, "face2d", _samples),

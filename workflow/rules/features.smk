@@ -14,9 +14,11 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
                 name:
                     chunk_rule(f"lbptop_{rule_name(_lbp)}", _dataset, _k)
                 input:
-                    face2d=stage_files(_dataset, "face2d", _samples),
+                    # the face2d job's marker (common.smk, chunk_done); the files: params.files
+                    done=chunk_done(_dataset, "face2d", _k),
                 output:
-                    stage_files(_dataset, f"features/lbptop/{_lbp}", _samples),
+                    done=touch(chunk_done(_dataset, f"lbptop/{_lbp}", _k)),
+                    features=stage_files(_dataset, f"features/lbptop/{_lbp}", _samples),
                 log:
                     f"{LOGS}/{_dataset}/lbptop/{_lbp}/chunk_{_k}.log",
                 benchmark:
@@ -35,6 +37,7 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
                     runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n // 4),
                 params:
                     samples=_samples,
+                    files={"face2d": stage_files(_dataset, "face2d", _samples)},
                     dataset_name=_dataset,
                     setting_name=_lbp,
                     setting=LBPTOP_SETTINGS[_lbp],
@@ -49,10 +52,12 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
                 name:
                     chunk_rule(f"lbptop_{rule_name(_entry)}", _dataset, _k)
                 input:
-                    face2d=stage_files(_dataset, "face2d", _samples),
+                    # the face2d job's marker (common.smk, chunk_done); the files: params.files
+                    done=chunk_done(_dataset, "face2d", _k),
                 output:
+                    done=touch(chunk_done(_dataset, f"lbptop/{_entry}", _k)),
                     # setting-major: the chunk's files of the first setting, then the next
-                    [
+                    features=[
                         path
                         for name in _names
                         for path in stage_files(_dataset, f"features/lbptop/{name}", _samples)
@@ -73,6 +78,7 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
                     * (2 + n // 6),
                 params:
                     samples=_samples,
+                    files={"face2d": stage_files(_dataset, "face2d", _samples)},
                     dataset_name=_dataset,
                     settings=[LBPTOP_SETTINGS[name] for name in _names],
                     failures=[
@@ -92,10 +98,11 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
                 name:
                     chunk_rule(f"curvature_{rule_name(_curv)}", _dataset, _k)
                 input:
-                    face2d=stage_files(_dataset, "face2d", _samples),
-                    cloud3d=stage_files(_dataset, "cloud3d", _samples),
+                    # the face2d and cloud3d jobs' markers (common.smk); files: params.files
+                    done=[chunk_done(_dataset, stage, _k) for stage in ("face2d", "cloud3d")],
                 output:
-                    stage_files(_dataset, f"features/curvature/{_curv}", _samples),
+                    done=touch(chunk_done(_dataset, f"curvature/{_curv}", _k)),
+                    features=stage_files(_dataset, f"features/curvature/{_curv}", _samples),
                 log:
                     f"{LOGS}/{_dataset}/curvature/{_curv}/chunk_{_k}.log",
                 benchmark:
@@ -112,6 +119,10 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
                     runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n // 4),
                 params:
                     samples=_samples,
+                    files={
+                        "face2d": stage_files(_dataset, "face2d", _samples),
+                        "cloud3d": stage_files(_dataset, "cloud3d", _samples),
+                    },
                     dataset_name=_dataset,
                     setting_name=_curv,
                     setting=CURVATURE_SETTINGS[_curv],

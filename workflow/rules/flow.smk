@@ -11,8 +11,10 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
             name:
                 chunk_rule("flow", _dataset, _k)
             input:
-                face2d=stage_files(_dataset, "face2d", _samples),
+                # the face2d job's marker (common.smk, chunk_done); the files: params.files
+                done=chunk_done(_dataset, "face2d", _k),
             output:
+                done=touch(chunk_done(_dataset, "flow", _k)),
                 flow=stage_files(_dataset, "flow", _samples),
                 # Not embedded in the report one by one (its size would grow with the data set).
                 pictures=stage_files(_dataset, "flow/qc", _samples, ".png"),
@@ -32,6 +34,7 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
                 runtime=lambda wildcards, attempt, n=len(_samples): attempt * (2 + n),
             params:
                 samples=_samples,
+                files={"face2d": stage_files(_dataset, "face2d", _samples)},
                 dataset_name=_dataset,
                 flow=config["flow"],
                 failures=failure_files(_dataset, "flow", _samples),

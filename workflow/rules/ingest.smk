@@ -39,7 +39,8 @@ for _dataset, _chunks in SAMPLE_CHUNKS.items():
             input:
                 source_inputs(_dataset, _samples),
             output:
-                stage_files(_dataset, "clips", _samples),
+                done=touch(chunk_done(_dataset, "ingest", _k)),
+                clips=stage_files(_dataset, "clips", _samples),
             log:
                 f"{LOGS}/{_dataset}/ingest/chunk_{_k}.log",
             benchmark:

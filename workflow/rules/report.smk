@@ -6,7 +6,7 @@
 
 rule qc_gallery:
     input:
-        unpack(qc_gallery_inputs),
+        qc_gallery_inputs,
     output:
         face2d=report(
             directory(f"{RESULTS}/{{dataset}}/report/qc/face2d"),
@@ -47,6 +47,8 @@ rule qc_gallery:
     params:
         samples=lambda wildcards: samples_of(wildcards.dataset),
         stages=lambda wildcards: qc_stages(wildcards.dataset),
+        # each stage's files and pictures; the inputs are the stages' chunk markers
+        files=qc_gallery_files,
         n_shown=config["report"]["qc_pictures"],
         width=config["report"]["thumbnail_px"],
     script:

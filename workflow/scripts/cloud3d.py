@@ -16,7 +16,7 @@ from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
 params = snakemake.params
-inputs, output = snakemake.input, snakemake.output
+inputs, output = snakemake.params.files, snakemake.output
 settings = Cloud3DParams.from_config(params.cloud3d)
 
 
@@ -25,8 +25,8 @@ def title(i: int) -> str:
 
 
 def work(i: int) -> None:
-    clip = load_clip(inputs.clips[i])
-    face2d = load_face2d(inputs.face2d[i])
+    clip = load_clip(inputs["clips"][i])
+    face2d = load_face2d(inputs["face2d"][i])
     result = process_clip(
         clip.color,
         clip.depth,
@@ -55,7 +55,7 @@ passed = run_chunk(
     outputs=output.cloud3d,
     failure_files=params.failures,
     log=log,
-    inputs=list(zip(inputs.clips, inputs.face2d, strict=True)),
+    inputs=list(zip(inputs["clips"], inputs["face2d"], strict=True)),
 )
 for i, ok in enumerate(passed):
     if not ok:

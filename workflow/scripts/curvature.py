@@ -8,14 +8,15 @@ from microexp.features.sample import curvature_features, save_curvature
 from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
-params, inputs = snakemake.params, snakemake.input
-outputs = list(snakemake.output)
+params = snakemake.params
+inputs = params.files
+outputs = list(snakemake.output.features)
 
 
 def work(i: int) -> None:
     features = curvature_features(
-        load_face2d(inputs.face2d[i]),
-        load_cloud3d(inputs.cloud3d[i]),
+        load_face2d(inputs["face2d"][i]),
+        load_cloud3d(inputs["cloud3d"][i]),
         params.setting,
         params.landmarks,
     )
@@ -30,5 +31,5 @@ run_chunk(
     outputs=outputs,
     failure_files=params.failures,
     log=log,
-    inputs=list(zip(inputs.face2d, inputs.cloud3d, strict=True)),
+    inputs=list(zip(inputs["face2d"], inputs["cloud3d"], strict=True)),
 )

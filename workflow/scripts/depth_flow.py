@@ -19,7 +19,7 @@ from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
 params = snakemake.params
-clips, face2ds = snakemake.input.clips, snakemake.input.face2d
+clips, face2ds = snakemake.params.files["clips"], snakemake.params.files["face2d"]
 outputs, pictures = snakemake.output.flows, snakemake.output.pictures
 settings = DepthFlowParams.from_config(params.depth_flow)
 

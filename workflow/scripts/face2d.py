@@ -14,7 +14,7 @@ from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
 params = snakemake.params
-clips, outputs, pictures = snakemake.input.clips, snakemake.output.face2d, snakemake.output.pictures
+clips, outputs, pictures = params.files["clips"], snakemake.output.face2d, snakemake.output.pictures
 settings = Face2DParams.from_config(params.face2d)
 detector = []  # loaded on first use (not at all when every sample failed upstream)
 

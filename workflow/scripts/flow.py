@@ -11,7 +11,7 @@ from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
 params = snakemake.params
-inputs, outputs, pictures = snakemake.input.face2d, snakemake.output.flow, snakemake.output.pictures
+inputs, outputs, pictures = params.files["face2d"], snakemake.output.flow, snakemake.output.pictures
 settings = FlowParams.from_config(params.flow)
 
 

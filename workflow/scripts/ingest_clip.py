@@ -7,7 +7,7 @@ from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
 params = snakemake.params
-outputs = list(snakemake.output)
+outputs = list(snakemake.output.clips)
 
 
 def work(i: int) -> None:

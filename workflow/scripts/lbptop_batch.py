@@ -13,7 +13,7 @@ from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
 params = snakemake.params
-face2d, outputs = snakemake.input.face2d, list(snakemake.output)
+face2d, outputs = snakemake.params.files["face2d"], list(snakemake.output.features)
 n = len(params.samples)
 
 

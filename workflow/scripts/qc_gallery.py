@@ -12,8 +12,8 @@ pictures = []
 for stage in snakemake.params.stages:
     pictures += qc_pictures(
         stage,
-        dict(zip(samples, getattr(snakemake.input, f"{stage}_pictures"), strict=True)),
-        dict(zip(samples, getattr(snakemake.input, stage), strict=True)),
+        dict(zip(samples, snakemake.params.files[f"{stage}_pictures"], strict=True)),
+        dict(zip(samples, snakemake.params.files[stage], strict=True)),
     )
 listing = write_gallery(
     pictures,

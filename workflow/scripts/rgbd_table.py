@@ -15,7 +15,7 @@ log = rule_logger(snakemake.log[0])
 params = snakemake.params
 dataset = snakemake.wildcards.dataset
 sheet = read_samples_tsv(snakemake.input.samples)
-paths = {Path(p).stem: p for p in snakemake.input.flows}
+paths = {Path(p).stem: p for p in params.flows}
 features = load_study_features(paths)
 table, report = rgbd_table(
     sheet,

@@ -21,7 +21,7 @@ dataset = snakemake.wildcards.dataset
 
 # Samples with flow inputs (failure markers are excluded with their record).
 inputs, clips, with_flow = {}, {}, []
-for path in snakemake.input.flow:
+for path in snakemake.params.flow_files:
     sample = Path(path).stem
     # The flow file's arrays (docs/flow.md), read directly: this job needs no flow code.
     with np.load(path, allow_pickle=False) as npz:
@@ -31,9 +31,9 @@ for path in snakemake.input.flow:
     with_flow.append(sample)
 setting = curvature_setting(entry["curvature"]["setting"])
 descriptors = list(entry["curvature"]["descriptors"])
-# The rule's curvature inputs, one file per sample named by the sample (as the flow files).
+# The curvature files (params), one per sample named by the sample (as the flow files).
 curvature_files = {
-    f"curvature/{setting.name}": {Path(p).stem: p for p in snakemake.input.curvature}
+    f"curvature/{setting.name}": {Path(p).stem: p for p in snakemake.params.curvature_files}
 }
 matrices = feature_matrices(
     curvature_files, with_flow, [CurvatureFeature(setting, d) for d in descriptors]
