@@ -15,8 +15,9 @@
    flow and Table 12 entry pointed at it, no synthetic set and no spotting (a wrapper Snakefile
    includes the repository's and targets `rule all`'s files outside results/synthetic). Timed as
    (1), with its jobs by stage, and its CPU projected from a finished run's per-sample figures
-   (MICROEXP_RUN, default: this checkout; `bench_run.run_jobs`): per stage, science per sample
-   x 4,206 + start-up per job x the stage's planned jobs. Classification, fusion, tables and
+   (MICROEXP_RUN, default: this checkout; its Snakemake log with the most finished jobs,
+   `bench_run.run_jobs`): per stage, science per sample x 4,206 + start-up per job x the
+   stage's planned jobs. Classification, fusion, tables and
    Table 12 are not projected (their cost grows with the sweeps and faster than the sample count).
 
 Writes dag.json to `out_dir`. Run: python -m benchmarks bench_dag
@@ -160,12 +161,20 @@ def stage_jobs(output: str) -> dict[str, int]:
     return counts
 
 
+def busiest_log(run: Path) -> Path | None:
+    """The run's Snakemake log with the most finished jobs: a later, smaller run in the same
+    folder (a report, one table) would otherwise hide the per-sample stages."""
+    logs = sorted((run / ".snakemake" / "log").glob("*.snakemake.log"))
+    counts = [len(re.findall(r"(?m)^Finished job", p.read_text(errors="replace"))) for p in logs]
+    return max(zip(counts, logs, strict=True))[1] if logs and max(counts) > 0 else None
+
+
 def per_sample_figures(run: Path) -> pd.DataFrame:
     """Per stage of a finished run: science CPU per sample and start-up CPU per job (one-sample
     jobs that log no science: the job's CPU after start-up is the sample's)."""
     from benchmarks.bench_run import job_cpu, run_jobs
 
-    jobs = run_jobs(run)
+    jobs = run_jobs(run, busiest_log(run))
     if jobs.empty:
         raise RuntimeError(f"no finished jobs in a Snakemake log under {run}")
     jobs = jobs.assign(cpu_s=job_cpu(jobs))

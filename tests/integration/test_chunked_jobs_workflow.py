@@ -1,6 +1,8 @@
 """Per-sample stages in jobs of `jobs.samples_per_job` samples (4 in the integration config: 6
 samples make chunks of 4 and 2): every sample still has its own output file (and QC picture)
-and exactly one science log line per stage; every job logs its start-up and its whole CPU once."""
+and exactly one science log line per stage; every job logs its start-up and its whole CPU once.
+Each chunk job touches its marker (results/{dataset}/chunks/<stage>/<k>.done), which is what the
+jobs after it take as input; a per-sample file that goes missing reruns its chunk only."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import pytest
 
 from microexp.failures import SCIENCE_LOG
 from microexp.runlog import JOB_CPU_LOG, STARTUP_LOG
+
+from .conftest import run_snakemake
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +50,31 @@ def test_one_job_per_chunk_one_file_and_log_line_per_sample(synthetic_run, stage
             if pictures:
                 assert (results / pictures / f"{sample}.png").is_file()
     assert not (synthetic_run / "results" / "logs" / "synthetic" / logs / "chunk_2.log").exists()
+    markers = synthetic_run / "results" / "synthetic" / "chunks" / logs
+    assert sorted(p.name for p in markers.iterdir()) == ["0.done", "1.done"]
+
+
+def _planned_rules(output: str) -> set[str]:
+    """The rules of a dry run's job-stats table."""
+    table = output.split("Job stats:", 1)[1].split("total", 1)[0]
+    return set(re.findall(r"(?m)^(\w+)\s+\d+$", table))
+
+
+def test_a_missing_sample_file_reruns_its_chunk_and_what_reads_it(synthetic_run):
+    face2d = synthetic_run / "results" / "synthetic" / "face2d" / f"{CHUNKS[0][1]}.npz"
+    moved = face2d.with_name("moved.tmp")
+    face2d.rename(moved)
+    try:
+        planned = _planned_rules(run_snakemake(synthetic_run, extra=("-n", "--quiet", "rules")))
+    finally:
+        moved.rename(face2d)
+    # the chunk that wrote the file, the same chunk of the stages after it, what reads them all
+    for rule in ("face2d_synthetic_0", "cloud3d_synthetic_0", "flow_synthetic_0"):
+        assert rule in planned, (rule, sorted(planned))
+    assert any(r.startswith("curvature_") and r.endswith("_synthetic_0") for r in planned)
+    assert {"excluded_samples", "qc_gallery"} <= planned
+    # nothing upstream, no other chunk
+    assert not {r for r in planned if r.startswith("ingest_clip_") or r.endswith("_synthetic_1")}
 
 
 def test_generation_logs_each_sample_once(synthetic_run):
