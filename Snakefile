@@ -57,6 +57,8 @@ rule all:
     default_target: True
     input:
         synthetic_targets(),
+        # every chunk job's outputs (each sample's files), named through their rules
+        chunk_job_outputs(),
         ingest_targets(),
         face_targets(),
         [t for name in config["datasets"] for t in flow_targets_of(name)],

@@ -145,6 +145,8 @@ WRAPPER = """include: {snakefile!r}
 rule real_data_only:
     default_target: True
     input:
+        # named through their rules, as in rule all (a copy of rule all's inputs would not be)
+        chunk_job_outputs(),
         [path for path in rules.all.input if not path.startswith("results/synthetic")],
 """
 

@@ -174,8 +174,9 @@ def chunk_rule(stage: str, dataset: str, k: int) -> str:
 # the next stage's chunk, classification, the tables, the QC gallery) take the stage's chunk
 # markers as inputs and the per-sample paths as params: the DAG resolves one file per chunk
 # instead of one per sample, which is most of a dry run's time at CAS(ME)^3 size (README, "DAG
-# at scale"). A missing or older per-sample file still reruns its chunk: Snakemake checks
-# every output of a job it plans, and the chunk's new marker reruns the jobs after it.
+# at scale"). A missing per-sample file still reruns its chunk: Snakemake remakes the missing
+# files that some job requests, and `rule all` requests every output of every chunk job
+# (`chunk_job_outputs`); the chunk's new marker then reruns the jobs after it.
 # The marker is a chunk rule's first output: Snakemake tries a rule's outputs in order when it
 # looks a file's producer up.
 def chunk_done(dataset: str, stage: str, k: int) -> str:
@@ -187,6 +188,20 @@ def chunk_done(dataset: str, stage: str, k: int) -> str:
 def chunks_done(dataset: str, stage: str) -> list[str]:
     """Every chunk marker of a per-sample stage of a data set."""
     return [chunk_done(dataset, stage, k) for k in range(len(SAMPLE_CHUNKS[dataset]))]
+
+
+def chunk_job_outputs() -> list:
+    """Every output of every chunk job (markers, per-sample files, QC pictures, PLY folders),
+    requested by the default target, as Snakemake remakes only the missing outputs that some
+    job requests. Taken from the rules (`rules.<name>.output`), each names its producer, so
+    the DAG skips the producer look-up for them."""
+    files = []
+    for defined in workflow.rules:
+        output = getattr(rules, defined.name).output
+        done = getattr(output, "done", None)
+        if isinstance(done, str) and "/chunks/" in done:
+            files += list(output)
+    return files
 
 
 def stage_files(dataset: str, folder: str, samples, suffix: str = ".npz") -> list[str]:
