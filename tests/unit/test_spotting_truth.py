@@ -114,7 +114,20 @@ def test_the_video_is_tracked_and_registered(video):
     assert np.isfinite(crops.icp_fitness).mean() > 0.95
 
 
-@pytest.mark.parametrize("method", ["mdmd", "lbp", "depth", "lbp_depth"])
+FIND_CASES = [
+    # MDMD's runs above its threshold (p = 0.01: about the contrast's mean) break up where the
+    # macro's flow dips under the sensor noise. Since the sensor model's deviates changed
+    # (versions.synthetic 3) its longest run over this 1.2 s macro is 10 frames, typed micro:
+    # it does not find the macro at IoU >= 0.5 here (with a 2 s macro it does, at IoU 0.54).
+    # Strict: the test says so when a change makes MDMD find it again.
+    pytest.param("mdmd", marks=pytest.mark.xfail(strict=True, reason="MDMD runs too short")),
+    "lbp",
+    "depth",
+    "lbp_depth",
+]
+
+
+@pytest.mark.parametrize("method", FIND_CASES)
 def test_spotters_find_the_macro(config, video, method):
     # each at its configured p (MDMD the baseline's 0.01, the others 0.5), IoU >= 0.5
     crops, truth = video
