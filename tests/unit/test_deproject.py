@@ -90,6 +90,12 @@ def test_depth_map_deprojection_skips_holes_and_matches_pixels():
     inside = (rows >= 100) & (rows < 200) & (cols >= 300) & (cols < 500)
     np.testing.assert_array_equal(sub_index, index[inside])
     np.testing.assert_array_equal(sub, points[inside])
+    # a depth band (depth units here, with mm_per_unit) keeps exactly the pixels in it, with
+    # the same points
+    banded, band_index = deproject_depth(depth, pixel_rays(PINHOLE), box, 1.0, (500, 700))
+    in_band = inside & (depth[rows, cols] >= 500) & (depth[rows, cols] <= 700)
+    np.testing.assert_array_equal(band_index, index[in_band])
+    np.testing.assert_array_equal(banded, points[in_band])
 
 
 def test_projection_inverts_deprojection():

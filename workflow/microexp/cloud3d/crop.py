@@ -73,6 +73,13 @@ def crop_face(
     (computed once per clip); holes give no points.
     """
     box = sphere_pixel_box(nose_tip, radius_mm, intrinsics)
-    points, index = deproject_depth(depth, rays, box, mm_per_unit)
+    # Only pixels whose depth lies in the sphere's depth band can be inside it: most of the
+    # window (background, hair) is not deprojected at all. The band is widened by one depth
+    # unit, so float rounding cannot drop a point; the exact sphere test below decides, on
+    # points computed exactly as `deproject_depth` computes them (same order, same values).
+    z_mm = float(np.asarray(nose_tip, dtype=np.float64)[2])
+    near_units = max(int(np.floor((z_mm - radius_mm) / mm_per_unit)) - 1, 0)
+    far_units = int(np.ceil((z_mm + radius_mm) / mm_per_unit)) + 1
+    points, index = deproject_depth(depth, rays, box, mm_per_unit, (near_units, far_units))
     keep = in_sphere(points, nose_tip, radius_mm)
     return points[keep], index[keep]

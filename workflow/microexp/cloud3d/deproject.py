@@ -109,6 +109,7 @@ def deproject_depth(
     rays: np.ndarray,
     box: tuple[int, int, int, int] | None = None,
     mm_per_unit: float = 1.0,
+    band: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Points (N, 3) float32 mm of the non-zero pixels of a depth map, and their flat indices.
 
@@ -116,21 +117,27 @@ def deproject_depth(
     converting whole frames when only a window is used. `box` = (row0, row1, col0, col1),
     half-open, restricts the work to a window (the face); the returned indices are still into
     the full (H, W) image, so colors can be looked up. Holes (depth 0) are left out, never
-    turned into points at the camera centre.
+    turned into points at the camera centre. `band` = (near, far), in `depth`'s own units,
+    keeps only pixels with near <= depth <= far (the crop's sphere cannot reach the others).
     """
     h, w = depth.shape
     r0, r1, c0, c1 = (0, h, 0, w) if box is None else box
     window = depth[r0:r1, c0:c1]
     valid = window > 0
-    z = window[valid].astype(np.float32)
+    if band is not None:
+        valid &= (window >= band[0]) & (window <= band[1])
+    flat = np.flatnonzero(valid)
+    rr, cc = np.divmod(flat, c1 - c0)
+    rr += r0
+    cc += c0
+    z = depth[rr, cc].astype(np.float32)
     if mm_per_unit != 1.0:
         z *= np.float32(mm_per_unit)
-    ray = rays[r0:r1, c0:c1][valid]
+    ray = rays[rr, cc]
     points = np.empty((len(z), 3), dtype=np.float32)
     np.multiply(ray, z[:, None], out=points[:, :2])
     points[:, 2] = z
-    rr, cc = np.divmod(np.flatnonzero(valid), c1 - c0)
-    return points, (rr + r0) * w + (cc + c0)
+    return points, rr * w + cc
 
 
 def project_points(points: np.ndarray, intrinsics: Intrinsics | Mapping[str, Any]) -> np.ndarray:

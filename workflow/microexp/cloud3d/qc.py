@@ -108,5 +108,6 @@ def plot_cloud3d_qc(path: str | os.PathLike[str], result: Cloud3DResult, title: 
     fig.subplots_adjust(left=0.05, right=0.98, bottom=0.07, top=0.9, wspace=0.6, hspace=0.3)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    # zlib level 1: the same pixels as the default level 6, written in a fraction of the CPU.
+    fig.savefig(path, dpi=90, pil_kwargs={"compress_level": 1})
     plt.close(fig)

@@ -69,5 +69,6 @@ def plot_depth_flow_qc(
         ax.set_yticks([])
     fig.suptitle(title, fontsize=11)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    # zlib level 1: the same pixels as the default level 6, written in a fraction of the CPU.
+    fig.savefig(path, dpi=80, pil_kwargs={"compress_level": 1})
     plt.close(fig)
