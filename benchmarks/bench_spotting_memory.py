@@ -58,7 +58,7 @@ print(json.dumps({
     "faces_found": int(crops.face_found.sum()),
     "seconds": elapsed,
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "kept_mb": (crops.gray.nbytes + crops.landmarks.nbytes
+    "kept_mb": (crops.gray.nbytes + crops.gray_fixed.nbytes + crops.landmarks.nbytes
                 + (crops.block_depth.nbytes if crops.block_depth is not None else 0)) / 2**20,
     "depth_registration": crops.depth_registration,
     "icp_registered_frames": (None if crops.icp_fitness is None

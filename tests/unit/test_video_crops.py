@@ -91,3 +91,41 @@ def test_frames_without_face_are_recorded_and_order_is_kept():
     assert np.isnan(crops.landmarks[10]).all() and not np.isnan(crops.landmarks[13]).any()
     assert crops.gray.shape == (30, 168, 168)
     assert crops.block_depth is None
+
+
+def _shift(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Translation (x, y) of b against a in pixels (phase correlation on the interior)."""
+    window = cv2.createHanningWindow(a[20:-20, 20:-20].shape[::-1], cv2.CV_64F)
+    (dx, dy), _ = cv2.phaseCorrelate(
+        a[20:-20, 20:-20].astype(np.float64), b[20:-20, 20:-20].astype(np.float64), window
+    )
+    return np.array([dx, dy])
+
+
+def test_fixed_box_crops_keep_the_motion_the_aligned_crops_remove():
+    # the face translates by (0.3, 0.1) px a frame: through the first frame's box the crop
+    # moves by i times that (times the crop's scale), the aligned crops stay put
+    frames, truth = video(jitter=0.0)
+    crops = crops_of(frames, truth, 0)
+    assert crops.gray_fixed.shape == crops.gray.shape
+    np.testing.assert_array_equal(crops.gray_fixed[0], crops.gray[0])
+    fixed = [_shift(crops.gray_fixed[0], crops.gray_fixed[i]) for i in (10, 20, 30)]
+    aligned = [_shift(crops.gray[0], crops.gray[i]) for i in (10, 20, 30)]
+    per_frame = np.array([s / i for s, i in zip(fixed, (10, 20, 30), strict=True)])
+    # the crop's scale s from the x motion; then every frame moved s (0.3, 0.1) px a frame
+    # (phase correlation is good to ~0.3 px here: 0.015 px a frame at i = 20)
+    scale = per_frame[:, 0].mean() / 0.3
+    assert 0.5 < scale < 2.0
+    np.testing.assert_allclose(per_frame, np.tile(scale * np.array([0.3, 0.1]), (3, 1)), atol=0.015)
+    assert np.abs(aligned).max() < 0.1
+
+
+def test_fixed_box_crops_round_trip(tmp_path):
+    from microexp.spotting.crops import load_video_crops, save_video_crops
+
+    frames, truth = video(n=12)
+    crops = crops_of(frames, truth, 3)
+    save_video_crops(tmp_path / "v.npz", crops)
+    back = load_video_crops(tmp_path / "v.npz")
+    np.testing.assert_array_equal(back.frames_for("fixed"), crops.gray_fixed)
+    np.testing.assert_array_equal(back.frames_for("aligned"), crops.gray)

@@ -23,7 +23,7 @@ def work() -> None:
     crops = load_video_crops(snakemake.input.crops)
     if method in DEPTH_METHODS and crops.block_depth is None:
         raise SampleFailure(f"{method} needs depth; the video has none", file=snakemake.input.crops)
-    result = spot_video(params, fps, gray=crops.gray, depth=crops.block_depth)
+    result = spot_video(params, fps, gray=crops.frames_for(params.crop), depth=crops.block_depth)
     save_method_result(
         snakemake.output.scores, result, crops.frame_numbers, crops.face_found, params, fps
     )

@@ -30,6 +30,19 @@ class VideoCrops:
     grid: tuple[int, int]
     depth_registration: str = "none"  # "icp", "2d" or "none" (no depth)
     icp_fitness: np.ndarray | None = None  # (T,) ICP fitness, NaN where it failed or no face
+    # (T, h, w) uint8: every frame through the first face frame's crop box, no per-frame
+    # alignment (the MEGC2020 baseline's preprocessing, for MDMD; docs/methods.md#spotting)
+    gray_fixed: np.ndarray | None = None
+
+    def frames_for(self, crop: str) -> np.ndarray:
+        """The gray crops a spotter reads: ``aligned`` (per frame) or ``fixed`` (first box)."""
+        if crop == "aligned":
+            return self.gray
+        if crop == "fixed":
+            if self.gray_fixed is None:
+                raise ValueError("these crops have no fixed-box frames (an older crops file)")
+            return self.gray_fixed
+        raise ValueError(f"crop must be 'aligned' or 'fixed', not {crop!r}")
 
     @property
     def frames_without_face(self) -> np.ndarray:
@@ -52,6 +65,8 @@ def save_video_crops(path: str | os.PathLike[str], crops: VideoCrops, **meta) ->
     arrays["depth_registration"] = np.asarray(crops.depth_registration)
     if crops.icp_fitness is not None:
         arrays["icp_fitness"] = crops.icp_fitness
+    if crops.gray_fixed is not None:
+        arrays["gray_fixed"] = crops.gray_fixed
     np.savez_compressed(path, **arrays)
 
 
@@ -69,4 +84,5 @@ def load_video_crops(path: str | os.PathLike[str]) -> VideoCrops:
             if "depth_registration" in z
             else ("2d" if "block_depth" in z else "none"),
             icp_fitness=z["icp_fitness"] if "icp_fitness" in z else None,
+            gray_fixed=z["gray_fixed"] if "gray_fixed" in z else None,
         )

@@ -8,6 +8,7 @@ its own type (:func:`microexp.spotting.signals.spot_intervals`).
 Methods (parameters in ``config.yaml``, ``spotting.methods``):
 
 * ``mdmd`` -- :mod:`microexp.spotting.mdmd`, contrast m = k - 1 signed, runs above threshold;
+  by default on the fixed-box crops (``crop: fixed``), as the baseline crops its videos;
 * ``lbp`` -- :mod:`microexp.spotting.lbp_difference`, contrast m = k clipped at 0, peaks;
 * ``depth`` -- :mod:`microexp.spotting.depth_difference`, as ``lbp`` on registered depth;
 * ``lbp_depth`` -- the LBP and depth features combined (``combine_features``), as ``lbp``.
@@ -61,6 +62,9 @@ class MethodParams:
     min_duration_s: float = 0.0
     flow_preset: str = "fast"
     min_valid_fraction: float = 0.5
+    # which gray crops the method reads (microexp.spotting.crops.VideoCrops.frames_for):
+    # "aligned" per frame, or "fixed" through the first face frame's box (MDMD's baseline)
+    crop: str = "aligned"
 
     def k(self, expression_type: str, fps: float) -> int:
         # round half up, as MATLAB's round
@@ -96,6 +100,7 @@ def method_params(config: Mapping[str, Any], method: str) -> MethodParams:
         min_duration_s=float(config.get("min_duration_s", 0.0)),
         flow_preset=str(own.get("flow_preset", "fast")),
         min_valid_fraction=float(own.get("min_valid_fraction", 0.5)),
+        crop=str(own.get("crop", "fixed" if method == "mdmd" else "aligned")),
     )
 
 

@@ -172,6 +172,35 @@ class VideoFaceTracker:
         return fit, detected
 
 
+class _CropStack:
+    """(T, h, w) uint8 crops written frame by frame into fixed-size chunks: the video is never
+    copied whole while it grows, and :meth:`finish` frees each chunk as it is copied out, so
+    the peak is one video plus one chunk (growing one array by concatenation held up to
+    2.5 videos)."""
+
+    def __init__(self, shape: tuple[int, int], chunk_frames: int = 256) -> None:
+        self.shape, self.chunk_frames = shape, chunk_frames
+        self.chunks: list[np.ndarray | None] = []
+        self.n_frames = 0
+
+    def frame(self, index: int) -> np.ndarray:
+        """The (h, w) slot of frame ``index`` (frames come in order; a new one extends)."""
+        chunk, row = divmod(index, self.chunk_frames)
+        while chunk >= len(self.chunks):
+            self.chunks.append(np.zeros((self.chunk_frames, *self.shape), np.uint8))
+        self.n_frames = max(self.n_frames, index + 1)
+        return self.chunks[chunk][row]
+
+    def finish(self) -> np.ndarray:
+        out = np.empty((self.n_frames, *self.shape), np.uint8)
+        for c in range(len(self.chunks)):
+            start = c * self.chunk_frames
+            stop = min(start + self.chunk_frames, self.n_frames)
+            out[start:stop] = self.chunks[c][: stop - start]
+            self.chunks[c] = None
+        return out
+
+
 def frame_crop_transform(
     landmarks: np.ndarray, reference_stable: np.ndarray, box, output_size
 ) -> np.ndarray:
@@ -186,7 +215,6 @@ def crop_video(
     grid: tuple[int, int] = (6, 6),
     min_valid_fraction: float = 0.5,
     detector: LandmarkDetector | None = None,
-    expected_frames: int | None = None,
     smoothing_frames: int = 3,
     depth_registration: str = "icp",
     icp=None,
@@ -200,6 +228,11 @@ def crop_video(
     move the whole crop and read as facial motion to every spotter, while head movement is
     far slower than the 7-frame window at 30 fps.
 
+    Every frame is also cropped through the first face frame's crop transform with no
+    per-frame alignment (``gray_fixed``): the MEGC2020 baseline crops every frame with the box
+    found on the first one (its ``preprocess.py``), and MDMD reads flow magnitudes, which the
+    residual jitter of a per-frame alignment (0.2-0.7 px on a still head at 320 x 240) swamps.
+
     ``depth_registration`` "icp" registers each frame's face surface in 3D (``icp``: a
     ``microexp.cloud3d.icp.IcpParams``, default its defaults; ``icp_step``: ICP source
     subsampling on the crop grid) where frames carry intrinsics, else "2d" (see the module).
@@ -210,9 +243,9 @@ def crop_video(
     tracker = VideoFaceTracker(detector, params.tracking)
     h, w = params.crop.output_size
     half = max(0, int(smoothing_frames))
-    gray_out = np.zeros((expected_frames or 1024, h, w), np.uint8)
+    gray_out, fixed_out = _CropStack((h, w)), _CropStack((h, w))
     numbers, found, detected, landmarks, depth_blocks = [], [], [], [], []
-    state = {"box": None, "reference": None, "matrix": None, "registration": None}
+    state = {"box": None, "reference": None, "matrix": None, "fixed": None, "registration": None}
     fitness: list[float] = []
     used = {"icp": False}
     canonical = np.asarray(params.canonical_eye_corners)
@@ -220,21 +253,22 @@ def crop_video(
     window: deque = deque()  # (index, gray, depth, stable points or None)
 
     def emit(index: int, gray: np.ndarray, depth: np.ndarray | None) -> None:
-        nonlocal gray_out
-        if index >= len(gray_out):  # grow by half: amortised, never the whole video twice
-            extra = np.zeros((len(gray_out) // 2 + 1, h, w), np.uint8)
-            gray_out = np.concatenate([gray_out, extra])
         points = [p for k, _, _, p in window if p is not None and abs(k - index) <= half]
         mean_points = np.mean(points, axis=0) if points else None
         if points and state["box"] is not None:
             similarity = fit_similarity(mean_points, state["reference"])
             state["matrix"] = crop_transform(similarity, state["box"], (h, w))
+            if state["fixed"] is None:
+                state["fixed"] = state["matrix"]
         matrix = state["matrix"]
-        if matrix is not None:
-            cv2.warpAffine(gray, matrix, (w, h), dst=gray_out[index], flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        elif index > 0:
-            gray_out[index] = gray_out[index - 1]
+        for out, transform in ((gray_out, matrix), (fixed_out, state["fixed"])):
+            if transform is not None:
+                cv2.warpAffine(gray, transform, (w, h), dst=out.frame(index),
+                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+            elif index > 0:
+                out.frame(index)[:] = out.frame(index - 1)
+            else:
+                out.frame(index)  # no face yet: the slot stays black
         if depth is not None:
             fitness.append(np.nan)
             if matrix is None:
@@ -300,7 +334,7 @@ def crop_video(
         raise ValueError("the video has no frames")
     return VideoCrops(
         frame_numbers=np.asarray(numbers, np.int64),
-        gray=gray_out[:n_read],
+        gray=gray_out.finish(),
         face_found=np.asarray(found, bool),
         detected=np.asarray(detected, bool),
         landmarks=np.stack(landmarks),
@@ -308,4 +342,5 @@ def crop_video(
         grid=tuple(grid),
         depth_registration=("icp" if used["icp"] else "2d") if depth_blocks else "none",
         icp_fitness=np.asarray(fitness) if used["icp"] else None,
+        gray_fixed=fixed_out.finish(),
     )
