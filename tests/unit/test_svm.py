@@ -300,6 +300,32 @@ def test_shared_minmax_gram_equals_each_folds_own_product(nested: bool) -> None:
         np.testing.assert_allclose(shared.test_sqnorm, (x_test**2).sum(axis=1), rtol=0, atol=1e-12)
 
 
+def test_fold_update_helpers_compare_and_copy_exactly() -> None:
+    """The compiled helpers of the min-max fold update: extreme counts are the sums of the
+    comparison masks, column extremes NumPy's min / max over the rows, the gather a plain copy
+    (rows x features, C order), on ties, a constant column and an unsorted row subset."""
+    from microexp.learn.svm import _column_extremes, _extreme_counts, _gather_rows
+
+    rng = np.random.default_rng(3)
+    x = np.round(rng.random((23, 37)) * 3) / 3  # many ties at 0 and 1
+    x[:, 5] = 0.25
+    low, high = x.min(axis=0), x.max(axis=0)
+    rows = rng.permutation(23)[:9]
+    counts = _extreme_counts(x, rows, low, high)
+    np.testing.assert_array_equal(counts[0], (x[rows] == low).sum(axis=0))
+    np.testing.assert_array_equal(counts[1], (x[rows] == high).sum(axis=0))
+    assert counts[0][5] == counts[1][5] == 9
+    columns = np.array([0, 5, 17, 18, 36])
+    by_feature = np.ascontiguousarray(x.T)
+    fold_low, fold_high = _column_extremes(by_feature, columns, rows)
+    np.testing.assert_array_equal(fold_low, x[rows][:, columns].min(axis=0))
+    np.testing.assert_array_equal(fold_high, x[rows][:, columns].max(axis=0))
+    z = _gather_rows(by_feature, columns, rows)
+    assert z.flags["C_CONTIGUOUS"] and z.shape == (9, 5)
+    np.testing.assert_array_equal(z, x[np.ix_(rows, columns)])
+    assert _gather_rows(by_feature, columns[:0], rows).shape == (9, 0)
+
+
 # ------------------------------------------------------------------ LIBSVM called directly
 
 

@@ -35,9 +35,10 @@ With a precomputed kernel, LIBSVM is called through scikit-learn's compiled wrap
 (``sklearn.svm._libsvm``, scikit-learn pinned) with exactly the arguments ``SVC.fit`` and
 ``SVC.decision_function`` / ``predict_proba`` pass it, skipping their input validation and
 copies (as costly as the solver on a sweep's folds): the same models and values, bit for bit
-(tested against ``SVC`` fold by fold). The min-max fold update gathers the changed features
-from feature-major copies and does the same arithmetic in the same order as before, so the
-fold Gram matrices are bit for bit those of ``versions: classify: 2``.
+(tested against ``SVC`` fold by fold). The min-max fold update finds and gathers the changed
+features in compiled loops that only compare and copy (no masks of the whole matrix), and does
+the same arithmetic in the same order as before, so the fold Gram matrices are bit for bit
+those of ``versions: classify: 2``.
 Without precomputation, LIBSVM evaluates the kernel itself, repeatedly across its one-vs-one and
 Platt sub-problems (~25-35x slower on a 373 x 5,000 problem, benchmarks/bench_classify.py);
 predictions were identical in the tests and the benchmark.
@@ -216,17 +217,16 @@ class _FoldGram:
 @dataclass(frozen=True)
 class _MinmaxWhole:
     """Min-max scaling over all rows: the Gram matrix and row sums of the scaled features, each
-    feature's minimum and range (1 for a constant feature, as ``scale_features``), where each
-    feature takes its extremes and on how many rows (-1 for a constant feature: no fold changes
-    it), and feature-major copies of the raw and scaled features (a fold gathers a few features'
-    values over all rows from contiguous memory)."""
+    feature's minimum, maximum and range (1 for a constant feature, as ``scale_features``), on
+    how many rows each feature takes its minimum and maximum (-1 for a constant feature: no fold
+    changes it), and feature-major copies of the raw and scaled features (a fold reads a few
+    features' values over all rows from contiguous memory)."""
 
     gram: np.ndarray  # (n_rows, n_rows)
     rowsum: np.ndarray
     low: np.ndarray
+    high: np.ndarray
     span: np.ndarray
-    at_low: np.ndarray  # (n_rows, n_features) bool
-    at_high: np.ndarray
     n_low: np.ndarray
     n_high: np.ndarray
     by_feature: np.ndarray  # (n_features, n_rows)
@@ -266,18 +266,14 @@ class _GramCache:
             constant = span == 0
             span[constant] = 1.0
             scaled = (x - low) / span
-            at_low = x == low
-            at_high = x == high
-            n_low = at_low.sum(axis=0)
-            n_high = at_high.sum(axis=0)
+            n_low, n_high = _extreme_counts(x, np.arange(len(x)), low, high)
             n_low[constant] = n_high[constant] = -1
             self._minmax = _MinmaxWhole(
                 gram=scaled @ scaled.T,
                 rowsum=scaled.sum(axis=1),
                 low=low,
+                high=high,
                 span=span,
-                at_low=at_low,
-                at_high=at_high,
                 n_low=n_low,
                 n_high=n_high,
                 by_feature=np.ascontiguousarray(x.T),
@@ -320,23 +316,26 @@ class _GramCache:
         z' = a z + b with a = global range / fold range and b = (global min - fold min) /
         fold range, so the fold's Gram matrix is G + Z diag(a^2 - 1) Z^T + u 1^T + 1 u^T + c 1 1^T
         with u = Z (a b) and c = sum(b^2), over the changed features only: one product.
-        The changed features' columns are gathered from feature-major copies (contiguous rows)
-        and the whole-matrix masks; the arithmetic is the same, in the same order."""
+        Which features change is counted on the rows outside the training fold (few), the fold's
+        extremes are taken over the changed features only, and their columns are gathered from
+        feature-major copies (contiguous rows), all in compiled loops that compare and copy
+        only; every product, sum and quotient is the NumPy / BLAS call it always was, on arrays
+        of the same layout, so the fold Gram matrices are bit for bit those of ``versions:
+        classify: 2``."""
         whole = self._minmax_whole()
         n_rows, n_features = self.features.shape
         # A training minimum / range differs from the global one exactly where every row that
         # holds the global minimum (maximum) lies outside the training fold; there, recompute.
         outside = np.ones(n_rows, dtype=bool)
         outside[train] = False
-        columns = np.flatnonzero(
-            (whole.at_low[outside].sum(axis=0) == whole.n_low)
-            | (whole.at_high[outside].sum(axis=0) == whole.n_high)
+        out_low, out_high = _extreme_counts(
+            self.features, np.flatnonzero(outside), whole.low, whole.high
         )
+        columns = np.flatnonzero((out_low == whole.n_low) | (out_high == whole.n_high))
         if len(columns) > self._MAX_UPDATE_SHARE * n_features:
             return None
-        train_part = whole.by_feature[columns][:, train]
-        fold_low = train_part.min(axis=1)
-        fold_span = train_part.max(axis=1) - fold_low
+        fold_low, fold_high = _column_extremes(whole.by_feature, columns, train)
+        fold_span = fold_high - fold_low
         fold_span[fold_span == 0] = 1.0
         rows = np.concatenate([train, test])
         rowsum = whole.rowsum[rows]
@@ -345,11 +344,11 @@ class _GramCache:
         if len(columns):
             a = whole.span[columns] / fold_span
             b = (whole.low[columns] - fold_low) / fold_span
-            # (rows, changed features), C order: the layout the products below always had.
-            z = np.ascontiguousarray(whole.scaled_by_feature[columns][:, rows].T)
             # a >= 1, except where the training rows are constant (fold range taken as 1):
             # both signs as symmetric products.
             weight = a * a - 1.0
+            # (rows, changed features), C order: the layout the products below always had.
+            z = _gather_rows(whole.scaled_by_feature, columns, rows)
             for sign, part in ((1.0, weight > 0), (-1.0, weight < 0)):
                 if part.all():
                     weighted = z * np.sqrt(sign * weight)
@@ -382,6 +381,61 @@ class _GramCache:
 
 _NO_MATRIX = np.empty((0, 0))
 _NO_VECTOR = np.empty(0)
+
+
+@njit(cache=True, nogil=True)
+def _extreme_counts(x, rows, low, high):
+    """On how many of ``rows`` each feature (column of ``x``) equals its ``low`` / ``high``
+    value: whole numbers, the same as summing the comparison masks."""
+    n_low = np.zeros(x.shape[1], dtype=np.int64)
+    n_high = np.zeros(x.shape[1], dtype=np.int64)
+    for r in rows:
+        for f in range(x.shape[1]):
+            value = x[r, f]
+            if value == low[f]:
+                n_low[f] += 1
+            if value == high[f]:
+                n_high[f] += 1
+    return n_low, n_high
+
+
+@njit(cache=True, nogil=True)
+def _column_extremes(by_feature, columns, rows):
+    """Minimum and maximum of each of ``columns`` (rows of the feature-major ``by_feature``)
+    over ``rows`` (at least one): comparisons only, so the values are exactly NumPy's ``min`` /
+    ``max`` of finite features."""
+    low = np.empty(len(columns))
+    high = np.empty(len(columns))
+    for j in range(len(columns)):
+        values = by_feature[columns[j]]
+        smallest = largest = values[rows[0]]
+        for r in rows[1:]:
+            value = values[r]
+            if value < smallest:
+                smallest = value
+            if value > largest:
+                largest = value
+        low[j] = smallest
+        high[j] = largest
+    return low, high
+
+
+_GATHER_BLOCK = 16  # features per pass: their feature-major rows stay in cache
+
+
+@njit(cache=True, nogil=True)
+def _gather_rows(by_feature, columns, rows):
+    """z[i, j] = by_feature[columns[j], rows[i]], C order (rows, features): the features'
+    values over the rows, read from the feature-major copy a block of features at a time (their
+    rows stay in cache) and written row by row. A copy: no arithmetic."""
+    z = np.empty((len(rows), len(columns)))
+    for start in range(0, len(columns), _GATHER_BLOCK):
+        stop = min(start + _GATHER_BLOCK, len(columns))
+        for i in range(len(rows)):
+            r = rows[i]
+            for j in range(start, stop):
+                z[i, j] = by_feature[columns[j], r]
+    return z
 
 
 @njit(cache=True, nogil=True)
