@@ -188,6 +188,7 @@ def _run_dataset(
     distinct = list(dict.fromkeys(e.feature for e in experiments))
     per_pass = features_per_pass or len(distinct)
     split_cache: dict[tuple, pd.DataFrame] = {}
+    label_cache: dict[tuple, Any] = {}
     runs: dict[str, ExperimentRun] = {}
     for start in range(0, len(distinct), per_pass):
         chunk = distinct[start : start + per_pass]
@@ -196,7 +197,9 @@ def _run_dataset(
             matrix, matrices[k] = matrices[k], None  # release each matrix once it is used
             users = [e for e in experiments if e.feature == feature]
             log.info("%s: %d experiment(s), %d samples", feature.name, len(users), len(matrix[1]))
-            runs.update(_run_feature(sheet, users, matrix, typed, split_cache, precompute))
+            runs.update(
+                _run_feature(sheet, users, matrix, typed, split_cache, label_cache, precompute)
+            )
             del matrix
     return runs
 
@@ -207,10 +210,12 @@ def _run_feature(
     matrix: FeatureMatrix,
     typed: Mapping[tuple[str, ...], tuple[list[str], pd.DataFrame]],
     split_cache: dict[tuple, pd.DataFrame],
+    label_cache: dict[tuple, Any],
     precompute: bool,
 ) -> dict[str, ExperimentRun]:
     """Every experiment on one feature matrix: grouped by (data, protocol) so that SVM
-    settings share folds and Gram matrices."""
+    settings share folds and Gram matrices; labels and splits are shared across features
+    (``label_cache``, ``split_cache``)."""
     data_cache: dict[str, ExperimentData] = {}
     groups: dict[tuple, list[ExperimentSpec]] = {}
     runs: dict[str, ExperimentRun] = {}
@@ -220,7 +225,9 @@ def _run_feature(
         )
         if key not in data_cache:
             samples, type_excluded = typed[spec.expression_types]
-            data_cache[key] = experiment_data(sheet, spec, matrix, type_excluded, set(samples))
+            data_cache[key] = experiment_data(
+                sheet, spec, matrix, type_excluded, set(samples), label_cache
+            )
         data = data_cache[key]
         _check_usable(spec, data)
         runs[spec.name] = ExperimentRun(

@@ -17,7 +17,9 @@ files the ROIs are placed from.
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,13 +328,26 @@ def experiment_data(
     matrix: FeatureMatrix,
     type_excluded: pd.DataFrame,
     typed: set[str],
+    label_cache: dict[tuple, tuple[pd.Series, pd.Series, dict[str, Any]]] | None = None,
 ) -> ExperimentData:
-    """Restrict a feature matrix to an experiment's samples and label them."""
+    """Restrict a feature matrix to an experiment's samples and label them. ``label_cache``
+    (one per sheet) keeps ``experiment_labels`` per (scheme, expression types, samples kept):
+    a sweep's variants of one feature keep the same samples, so they are labelled once."""
     rows = [k for k, s in enumerate(matrix.samples) if s in typed]
     kept = [matrix.samples[k] for k in rows]
-    labels, subjects, report = experiment_labels(
-        sheet, spec.scheme, spec.expression_types, samples=kept
+    key = (
+        json.dumps(spec.as_config()["scheme"], sort_keys=True),
+        tuple(spec.expression_types),
+        tuple(kept),
     )
+    if label_cache is None or key not in label_cache:
+        labelled = experiment_labels(sheet, spec.scheme, spec.expression_types, samples=kept)
+        if label_cache is not None:
+            label_cache[key] = labelled
+    else:
+        labelled = label_cache[key]
+    labels, subjects, report = labelled
+    report = copy.deepcopy(report)  # each run owns its report
     position = {s: k for k, s in enumerate(matrix.samples)}
     used = [str(s) for s in labels.index]
     feature_excluded = matrix.excluded[matrix.excluded["sample"].isin(typed)]

@@ -126,21 +126,56 @@ def _run_columns(predictions: pd.DataFrame) -> list[str]:
     return [c for c in ("outer_repeat", "outer_fold", "repeat") if c in predictions.columns]
 
 
+def _class_codes(predictions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Labels and predictions as codes into the sorted union of both (hashed once per column;
+    the classes sorted as ``_scores`` sorts them)."""
+    if len(predictions) == 0:
+        raise ValueError("no predictions to score")
+    codes, uniques = [], []
+    for column in ("label", "predicted"):
+        column_codes, column_uniques = pd.factorize(predictions[column])
+        if (column_codes < 0).any():
+            raise ValueError(f"predictions have a missing {column}")
+        codes.append(column_codes)
+        uniques.append(list(np.asarray(column_uniques, dtype=object)))
+    classes = sorted(set(uniques[0]) | set(uniques[1]))
+    index = {c: k for k, c in enumerate(classes)}
+    t, p = (
+        np.array([index[u] for u in column_uniques], dtype=np.int64)[column_codes]
+        for column_codes, column_uniques in zip(codes, uniques, strict=True)
+    )
+    return t, p, len(classes)
+
+
+def _scores_of_rows(t: np.ndarray, p: np.ndarray, n_classes: int, rows: np.ndarray):
+    """``_scores`` of the given rows from class codes: the confusion matrix over every class of
+    the table. Classes absent from these rows' truth and predictions add rows and columns of
+    zeros only, which ``scores_from_confusion`` leaves out (support 0), so the figures are
+    those of the rows' own classes, bit for bit (same counts, same classes in the same order)."""
+    cells = np.bincount(t[rows] * n_classes + p[rows], minlength=n_classes * n_classes)
+    return scores_from_confusion(cells.reshape(n_classes, n_classes))
+
+
 def per_fold_scores(predictions: pd.DataFrame) -> pd.DataFrame:
     """Accuracy, UF1, UAR of every fold on its own: columns repeat, fold, n_samples, metrics."""
+    return _per_fold_scores(predictions, *_class_codes(predictions))
+
+
+def _per_fold_scores(
+    predictions: pd.DataFrame, t: np.ndarray, p: np.ndarray, n_classes: int
+) -> pd.DataFrame:
     keys = [*_run_columns(predictions), "fold"]
     # Row positions per fold (no sub-frame per fold: a sweep scores 133 folds per setting).
     positions = predictions.groupby(keys, sort=True).indices
-    labels = predictions["label"].to_numpy(dtype=object)
-    predicted = predictions["predicted"].to_numpy(dtype=object)
     rows = []
     for key in sorted(positions):
         fold = positions[key]
+        key = key if isinstance(key, tuple) else (key,)
         rows.append(
             {
                 **dict(zip(keys, key, strict=True)),
                 "n_samples": len(fold),
-                **_scores(labels[fold], predicted[fold]),
+                **_scores_of_rows(t, p, n_classes, fold),
             }
         )
     return pd.DataFrame(rows)
@@ -159,24 +194,30 @@ def per_repeat_scores(predictions: pd.DataFrame) -> pd.DataFrame:
     the repeat's predictions at once), ``per_fold_mean_<m>`` and ``per_fold_std_<m>``.
     """
     runs = _run_columns(predictions)
-    folds = per_fold_scores(predictions)
+    t, p, n_classes = _class_codes(predictions)
+    folds = _per_fold_scores(predictions, t, p, n_classes)
+    # Which folds belong to which run: positions in the per-fold table (its rows are sorted by
+    # run, then fold), without a boolean selection per run.
+    fold_positions = folds.groupby(runs, sort=True).indices
+    fold_metrics = {metric: folds[metric].to_numpy(dtype=np.float64) for metric in METRICS}
+    positions = predictions.groupby(runs, sort=True).indices
     rows = []
-    for key, run in predictions.groupby(runs, sort=True):
+    for key in sorted(positions):
+        run = positions[key]
+        run_folds = fold_positions[key]
         key = key if isinstance(key, tuple) else (key,)
-        selector = np.ones(len(folds), dtype=bool)
-        for column, value in zip(runs, key, strict=True):
-            selector &= (folds[column] == value).to_numpy()
-        run_folds = folds[selector]
         row = {
             **dict(zip(runs, key, strict=True)),
             "n_samples": len(run),
             "n_folds": len(run_folds),
         }
-        for metric, value in _scores(run["label"], run["predicted"]).items():
+        for metric, value in _scores_of_rows(t, p, n_classes, run).items():
             row[f"pooled_{metric}"] = value
         for metric in METRICS:
-            row[f"per_fold_mean_{metric}"] = float(run_folds[metric].mean())
-            row[f"per_fold_std_{metric}"] = _std(run_folds[metric])
+            values = fold_metrics[metric][run_folds]
+            # pandas' Series.mean without NaN: NumPy's sum over the count, as here.
+            row[f"per_fold_mean_{metric}"] = float(values.sum() / len(values))
+            row[f"per_fold_std_{metric}"] = _std(values)
         rows.append(row)
     return pd.DataFrame(rows)
 

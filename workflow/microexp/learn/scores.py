@@ -91,8 +91,13 @@ def setting_scores(
     summary = summarize_scores(predictions)
     n_folds = int(predictions.groupby("repeat")["fold"].nunique().max())
     identity = {"dataset": dataset, "kind": kind, "scheme": scheme, "protocol": protocol}
-    for column, value in reversed([*identity.items(), *setting.items()]):
-        summary.insert(0, column, value)
+    duplicated = set(identity) & set(setting) | set(summary.columns) & set(setting)
+    if duplicated:
+        raise ValueError(f"setting columns {sorted(duplicated)} clash with the score columns")
+    # The identity and setting columns in front, each a scalar broadcast over the rows (the
+    # dtypes DataFrame.insert would infer), built at once: a sweep scores hundreds of settings.
+    front = pd.DataFrame({**identity, **setting}, index=summary.index)
+    summary = pd.concat([front, summary], axis=1)
     summary["n_folds"] = n_folds
     return summary
 
