@@ -2,12 +2,35 @@
 # One job per subject builds the subject's face once (seconds) and renders each of its
 # samples, written in the subject's capture format with its truth, and draws the subject's
 # figure from the face it holds (a job of its own would build the face again); the annotation
-# sheets are gathered from the truth files.
+# sheets are gathered from the truth files. The source photograph's landmarks are calibrated
+# with dlib once a run, not once a subject job.
 
 
 rule synthetic:
     input:
         synthetic_targets(),
+
+
+rule synthetic_photo_landmarks:
+    output:
+        f"{RESULTS}/synthetic/photo_landmarks.npy",
+    log:
+        f"{LOGS}/generate/photo_landmarks.log",
+    benchmark:
+        f"{BENCHMARKS}/generate/photo_landmarks.tsv"
+    group:
+        "synthetic"
+    conda:
+        "../../envs/synthetic.yaml"
+    threads: 1
+    # dlib's detector and 68-point predictor on 24 copies of a 512 x 512 photograph
+    resources:
+        mem_mb=500,
+        runtime=2,
+    params:
+        version=config["versions"]["synthetic"],
+    script:
+        "../scripts/synthetic_photo.py"
 
 
 for _subject in synthetic_subjects():
@@ -16,6 +39,8 @@ for _subject in synthetic_subjects():
     rule:
         name:
             f"synthetic_subject_{_subject}"
+        input:
+            photo_landmarks=rules.synthetic_photo_landmarks.output[0],
         output:
             # frame folders (DSME-3D layout) or .db3 recordings, as the subject's format says
             sources=[synthetic_source(s) for s in _samples],

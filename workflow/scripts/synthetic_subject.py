@@ -5,17 +5,25 @@ figure."""
 import time
 from pathlib import Path
 
+import numpy as np
+
 from microexp.failures import SCIENCE_LOG
 from microexp.runlog import rule_logger
 from microexp.synthetic.figures import figure_plan, subject_figure
 from microexp.synthetic.generate import SyntheticFrame, subject_for, write_sample
+from microexp.synthetic.photo import photo_face_from_landmarks
 from microexp.synthetic.schedule import SyntheticSettings, plan_for_sample
 
 log = rule_logger(snakemake.log[0])
 settings = SyntheticSettings.from_config(snakemake.config)
 plans = [plan_for_sample(settings, sample) for sample in snakemake.params.samples]
 started = time.process_time()
-subject = subject_for(settings, plans[0].subject_index)  # once per job: about 3 CPU-s
+# the photograph's landmarks come calibrated (rule synthetic_photo_landmarks, once a run)
+try:
+    photo = photo_face_from_landmarks(np.load(snakemake.input.photo_landmarks))
+except (OSError, ValueError) as error:
+    raise ValueError(f"{snakemake.input.photo_landmarks}: {error}") from error
+subject = subject_for(settings, plans[0].subject_index, photo)  # once per job: 0.3 CPU-s
 log.info("subject %s face: %s=%.3f", plans[0].subject, SCIENCE_LOG, time.process_time() - started)
 shown = figure_plan(plans)  # the figure's apex frame is kept as it is written
 kept: list[SyntheticFrame] = []

@@ -271,11 +271,15 @@ def _au_fields_with_shading(
     return fields
 
 
-def make_subject(index: int, seed: int, intrinsics: Intrinsics = D415_COLOR) -> SyntheticSubject:
-    """Build subject ``index`` of the data set seeded by ``seed`` (deterministic)."""
+def make_subject(
+    index: int, seed: int, intrinsics: Intrinsics = D415_COLOR, photo: PhotoFace | None = None
+) -> SyntheticSubject:
+    """Build subject ``index`` of the data set seeded by ``seed`` (deterministic). ``photo``:
+    the source photograph with its calibrated landmarks (default `photo_face()`, which runs
+    dlib's calibration once a process)."""
     rng = np.random.default_rng((seed, index))
     params = draw_subject_parameters(rng, intrinsics)
-    photo = photo_face()
+    photo = photo_face() if photo is None else photo
     pose = place_face(params, intrinsics, photo.landmarks)
     landmarks2d = pose.landmarks2d
     frame = face_frame(landmarks2d)

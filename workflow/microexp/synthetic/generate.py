@@ -19,11 +19,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from plyfile import PlyData, PlyElement
 
 from microexp.camera import Intrinsics
 from microexp.synthetic.actions import AU_NAMES
 from microexp.synthetic.face import SyntheticSubject, make_subject
 from microexp.synthetic.motion import head_pose_truth
+from microexp.synthetic.photo import PhotoFace
 from microexp.synthetic.render import render_frame
 from microexp.synthetic.schedule import (
     _STREAM_SENSOR,
@@ -37,6 +39,10 @@ from microexp.synthetic.schedule import (
 from microexp.synthetic.sensor import capture_color, capture_depth
 
 JPEG_QUALITY = 95
+# A point of a frame folder's PLY clouds: position (mm) and colour.
+PLY_VERTEX = np.dtype(
+    [("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("red", "u1"), ("green", "u1"), ("blue", "u1")]
+)
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,11 @@ def intrinsics_from_settings(settings: SyntheticSettings) -> Intrinsics:
     )
 
 
-def subject_for(settings: SyntheticSettings, subject_index: int) -> SyntheticSubject:
-    return make_subject(subject_index, settings.seed, intrinsics_from_settings(settings))
+def subject_for(
+    settings: SyntheticSettings, subject_index: int, photo: PhotoFace | None = None
+) -> SyntheticSubject:
+    """Subject ``subject_index`` of the data set; ``photo`` as in `make_subject`."""
+    return make_subject(subject_index, settings.seed, intrinsics_from_settings(settings), photo)
 
 
 def event_profile(event: ExpressionEvent, frame_numbers: np.ndarray) -> np.ndarray:
@@ -164,10 +173,9 @@ def write_point_cloud(
     depth_scale: float,
     margin: float = 0.2,
 ) -> int:
-    """Write the head region of a frame as a PLY point cloud in millimetres (binary, with
-    color). Returns the number of points."""
-    import open3d as o3d  # heavy; only the frame-folder writer needs it
-
+    """Write the head region of a frame as a PLY point cloud in millimetres (binary little
+    endian; x, y, z as double, red, green, blue as uchar, the layout Open3D writes and reads).
+    Returns the number of points."""
     lo = frame.landmarks2d.min(axis=0)
     hi = frame.landmarks2d.max(axis=0)
     pad = (hi - lo) * margin
@@ -179,11 +187,17 @@ def write_point_cloud(
     valid = z_mm > 0
     uv = np.stack([u[valid], v[valid]], axis=1).astype(np.float64)
     points = intrinsics.deproject(uv, z_mm[valid])
-    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
-    colors = frame.color[y0 : y1 + 1, x0 : x1 + 1][valid].astype(np.float64) / 255.0
-    cloud.colors = o3d.utility.Vector3dVector(colors)
-    if not o3d.io.write_point_cloud(str(path), cloud, write_ascii=False):
-        raise OSError(f"could not write point cloud {path}")
+    vertices = np.empty(points.shape[0], dtype=PLY_VERTEX)
+    for axis, name in enumerate("xyz"):
+        vertices[name] = points[:, axis]
+    for channel, name in enumerate(("red", "green", "blue")):
+        vertices[name] = frame.color[y0 : y1 + 1, x0 : x1 + 1, channel][valid]
+    # plyfile, not open3d: importing open3d costs about 1 CPU-s a job for two files a sample.
+    cloud = PlyData([PlyElement.describe(vertices, "vertex")], byte_order="<")
+    try:
+        cloud.write(str(path))
+    except OSError as error:
+        raise OSError(f"could not write point cloud {path}: {error}") from error
     return int(points.shape[0])
 
 

@@ -138,13 +138,30 @@ def _segment_photo_head(
     return image, head_mask.astype(np.float32), skin.astype(np.float32), hair.astype(np.float32)
 
 
-@functools.lru_cache(maxsize=1)
-def photo_face() -> PhotoFace:
-    """The astronaut photograph, its calibrated landmarks and segmentation (computed once)."""
+def astronaut_image() -> np.ndarray:
+    """The photograph: ``skimage.data.astronaut()`` as (512, 512, 3) uint8 RGB."""
     from skimage import data
 
-    image = np.ascontiguousarray(data.astronaut()[..., :3])
-    landmarks = calibrate_photo_landmarks(image)
+    return np.ascontiguousarray(data.astronaut()[..., :3])
+
+
+@functools.lru_cache(maxsize=1)
+def photo_face() -> PhotoFace:
+    """The astronaut photograph, its calibrated landmarks and segmentation (computed once a
+    process; `photo_face_from_landmarks` skips the calibration)."""
+    image = astronaut_image()
+    return photo_face_from_landmarks(calibrate_photo_landmarks(image), image)
+
+
+def photo_face_from_landmarks(landmarks: np.ndarray, image: np.ndarray | None = None) -> PhotoFace:
+    """The photograph with landmarks calibrated earlier (`calibrate_photo_landmarks`, e.g.
+    read back from the file a generation run writes once), its segmentation from them."""
+    landmarks = np.array(landmarks, dtype=np.float64)
+    if landmarks.shape != (68, 2) or not np.all(np.isfinite(landmarks)):
+        raise ValueError(
+            f"calibrated photo landmarks must be 68 finite (x, y) points, got {landmarks.shape}"
+        )
+    image = astronaut_image() if image is None else image
     image, head_mask, skin, hair = _segment_photo_head(image, landmarks)
     pixels = image.reshape(-1, 3).astype(np.float64)
     skin_rgb = (pixels * skin.reshape(-1, 1)).sum(0) / skin.sum()
