@@ -17,7 +17,10 @@ filtering and hole filling exist because of them):
 Every function takes an explicit ``numpy.random.Generator`` so captures are reproducible. The
 per-pixel Gaussian deviates (1.6 million a frame) come from `standard_normal`: inverse transform
 sampling of 16-bit uniforms, a third of the CPU of numpy's ziggurat; maps are float32 throughout
-(depth is rounded to 1 mm units, colour to 8 bits).
+(depth is rounded to 1 mm units, colour to 8 bits). The colour noise and the stereo shadow run as
+numba loops over the pixels, one pass each instead of numpy's six to eight; they do the very
+float32 operations numpy did, in the same order (no fast-math), so the captures are bit for bit
+those of the numpy code.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from functools import cache
 
 import cv2
 import numpy as np
+from numba import njit
 from scipy.special import ndtr, ndtri
 
 # Uniform draws per Gaussian deviate: 16 bits (`standard_normal`).
@@ -97,16 +101,29 @@ def occlusion_shadow(depth_mm: np.ndarray, params: DepthSensorParams) -> np.ndar
     """Pixels the right imager cannot see: left of a nearer surface by less than the disparity
     jump. A pixel at column x lands at x - d(x) in the right image; it is hidden when some pixel
     to its right lands further left."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        disparity = np.float32(params.focal_px * params.baseline_mm) / depth_mm.astype(np.float32)
-    disparity[~np.isfinite(disparity)] = 0.0
+    z = np.ascontiguousarray(depth_mm, dtype=np.float32)
+    return _occlusion_shadow(z, np.float32(params.focal_px * params.baseline_mm))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")  # x / 0 is inf, as in numpy
+def _occlusion_shadow(z: np.ndarray, focal_baseline: np.float32) -> np.ndarray:
     # float32: columns (< 2^13) and disparities (< 2^7 px) keep ~1e-3 px, far below the
-    # 0.5 px margin that decides a pixel.
-    right_x = np.arange(depth_mm.shape[1], dtype=np.float32)[None, :] - disparity
-    # Minimum of right_x over all pixels strictly to the right (reverse running minimum).
-    running = np.minimum.accumulate(right_x[:, ::-1], axis=1)[:, ::-1]
-    hidden = np.zeros(right_x.shape, bool)
-    hidden[:, :-1] = running[:, 1:] < right_x[:, :-1] - np.float32(0.5)
+    # 0.5 px margin that decides a pixel. No surface (0, inf or NaN depth): disparity 0.
+    height, width = z.shape
+    hidden = np.zeros((height, width), np.bool_)
+    half = np.float32(0.5)
+    for row in range(height):
+        # the minimum of x - d(x) over the pixels strictly to the right, right to left
+        nearest = np.float32(np.inf)
+        for col in range(width - 1, -1, -1):
+            disparity = focal_baseline / z[row, col]
+            if not np.isfinite(disparity):
+                disparity = np.float32(0.0)
+            right_x = np.float32(col) - disparity
+            if col < width - 1:
+                hidden[row, col] = nearest < right_x - half
+            if right_x < nearest:
+                nearest = right_x
     return hidden
 
 
@@ -115,13 +132,7 @@ def discontinuity_band(
 ) -> np.ndarray:
     """Pixels within a randomly varying width (<= ``edge_band_px``) of a depth discontinuity."""
     z = np.where(np.isfinite(depth_mm), depth_mm, np.float32(0.0)).astype(np.float32, copy=False)
-    jump = np.zeros(z.shape, bool)
-    step_x = np.abs(np.diff(z, axis=1)) > params.edge_jump_mm
-    step_y = np.abs(np.diff(z, axis=0)) > params.edge_jump_mm
-    jump[:, 1:] |= step_x
-    jump[:, :-1] |= step_x
-    jump[1:, :] |= step_y
-    jump[:-1, :] |= step_y
+    jump = _depth_jumps(z, np.float32(params.edge_jump_mm))
     rows = np.flatnonzero(jump.any(axis=1))
     if rows.size == 0:
         return jump
@@ -142,6 +153,22 @@ def discontinuity_band(
     band = np.zeros_like(near)
     band[near] = distance[near] <= params.edge_band_px * (0.3 + 0.7 * uniform)
     return jump | band
+
+
+@njit(cache=True, nogil=True)
+def _depth_jumps(z: np.ndarray, jump_mm: np.float32) -> np.ndarray:
+    # Both pixels of every horizontal or vertical neighbour pair more than jump_mm apart.
+    height, width = z.shape
+    jump = np.zeros((height, width), np.bool_)
+    for row in range(height):
+        for col in range(width):
+            if col + 1 < width and abs(z[row, col + 1] - z[row, col]) > jump_mm:
+                jump[row, col] = True
+                jump[row, col + 1] = True
+            if row + 1 < height and abs(z[row + 1, col] - z[row, col]) > jump_mm:
+                jump[row, col] = True
+                jump[row + 1, col] = True
+    return jump
 
 
 def dark_holes(gray: np.ndarray, rng: np.random.Generator, params: DepthSensorParams) -> np.ndarray:
@@ -179,25 +206,71 @@ def capture_depth(
     with np.errstate(invalid="ignore"):
         valid = z > 0  # False for NaN
     z = np.where(valid, z, np.float32(0.0))
-    noisy = standard_normal(rng, z.shape)
-    noisy *= depth_noise_std_mm(z, params)
-    noisy += z
+    # the same 16-bit draws as `standard_normal`, scaled by sigma_z and added in one pass
+    cells = rng.integers(0, _NORMAL_CELLS, size=z.shape, dtype=np.uint16)
+    noisy = _noisy_depth(
+        z,
+        cells,
+        _normal_cell_quantiles(),
+        np.float32(params.subpixel_rms_px),
+        np.float32(params.focal_px * params.baseline_mm),
+    )
 
     gray = cv2.cvtColor(np.asarray(color, dtype=np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32)
     holes = ~valid
+    # z is 0 where there is no surface: no disparity, no jump measured there
     if params.occlusion_shadow:
-        holes |= occlusion_shadow(np.where(valid, z, np.float32(np.inf)), params)
-    holes |= discontinuity_band(np.where(valid, z, np.float32(np.nan)), rng, params)
+        holes |= occlusion_shadow(z, params)
+    holes |= discontinuity_band(z, rng, params)
     holes |= dark_holes(gray, rng, params)
     holes |= dropout_blobs(z.shape, rng, params)
-    holes |= (noisy < params.min_depth_mm) | (noisy > params.max_depth_mm)
+    return _depth_units(
+        noisy,
+        holes,
+        np.float32(params.min_depth_mm),
+        np.float32(params.max_depth_mm),
+        np.float32(params.depth_unit_mm),
+    )
 
-    if params.depth_unit_mm != 1.0:
-        noisy /= np.float32(params.depth_unit_mm)
-    np.round(noisy, out=noisy)
-    np.clip(noisy, 0, np.iinfo(np.uint16).max, out=noisy)
-    units = noisy.astype(np.uint16)
-    units[holes] = 0
+
+@njit(cache=True, nogil=True)
+def _noisy_depth(
+    z: np.ndarray,
+    cells: np.ndarray,
+    quantiles: np.ndarray,
+    subpixel_rms_px: np.float32,
+    focal_baseline: np.float32,
+) -> np.ndarray:
+    # z + N(0, 1) x sigma_z, sigma_z = z^2 sigma_d / (f b) (`depth_noise_std_mm`), in float32
+    noisy = np.empty(z.shape, np.float32)
+    for row in range(z.shape[0]):
+        for col in range(z.shape[1]):
+            depth = z[row, col]
+            sigma = depth * depth * subpixel_rms_px / focal_baseline
+            noisy[row, col] = quantiles[cells[row, col]] * sigma + depth
+    return noisy
+
+
+@njit(cache=True, nogil=True)
+def _depth_units(
+    noisy: np.ndarray,
+    holes: np.ndarray,
+    min_depth_mm: np.float32,
+    max_depth_mm: np.float32,
+    unit_mm: np.float32,
+) -> np.ndarray:
+    # Out-of-range depths (and NaN, from an infinite z) are holes too; the rest is rounded
+    # (half to even) to depth units.
+    units = np.zeros(noisy.shape, np.uint16)
+    for row in range(noisy.shape[0]):
+        for col in range(noisy.shape[1]):
+            x = noisy[row, col]
+            if holes[row, col] or not min_depth_mm <= x <= max_depth_mm:
+                continue
+            if unit_mm != 1.0:
+                x = x / unit_mm
+            x = np.rint(x)
+            units[row, col] = 65535 if x > 65535 else (0 if x < 0 else np.uint16(x))
     return units
 
 
@@ -210,18 +283,33 @@ def capture_color(
     color = np.asarray(color)
     if color.dtype == np.uint8:  # the noise level of each of the 256 values, looked up
         levels = _noise_std(np.arange(256, dtype=np.float32), params)
-        if color.ndim in (2, 3) and color.shape[-1] <= 4:
-            std = cv2.LUT(color, levels)
-        else:
-            std = np.take(levels, color)
-    else:
-        std = _noise_std(color.astype(np.float32), params)
+        # the same 16-bit draws as `standard_normal`, turned into noisy values in one pass
+        cells = rng.integers(0, _NORMAL_CELLS, size=color.shape, dtype=np.uint16)
+        flat = np.ascontiguousarray(color).reshape(-1)
+        noisy = _noisy_uint8(flat, cells.reshape(-1), _normal_cell_quantiles(), levels)
+        return noisy.reshape(color.shape)
+    std = _noise_std(color.astype(np.float32), params)
     noisy = standard_normal(rng, color.shape)
     noisy *= std
     noisy += color
     np.round(noisy, out=noisy)
     np.clip(noisy, 0, 255, out=noisy)
     return noisy.astype(np.uint8)
+
+
+@njit(cache=True, nogil=True)
+def _noisy_uint8(
+    color: np.ndarray, cells: np.ndarray, quantiles: np.ndarray, levels: np.ndarray
+) -> np.ndarray:
+    # value + N(0, 1) x its noise level, rounded half to even and clipped to 0..255: the
+    # float32 operations of the numpy path above, in its order.
+    noisy = np.empty(color.shape, np.uint8)
+    for i in range(color.size):
+        value = color[i]
+        x = quantiles[cells[i]] * levels[value] + np.float32(value)
+        x = np.rint(x)
+        noisy[i] = 0 if x < 0 else (255 if x > 255 else np.uint8(x))
+    return noisy
 
 
 def _noise_std(signal: np.ndarray, params: ColorSensorParams) -> np.ndarray:
