@@ -5,6 +5,7 @@ figure."""
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from microexp.failures import SCIENCE_LOG
@@ -15,6 +16,7 @@ from microexp.synthetic.photo import photo_face_from_landmarks
 from microexp.synthetic.schedule import SyntheticSettings, plan_for_sample
 
 log = rule_logger(snakemake.log[0])
+cv2.setNumThreads(snakemake.threads)  # the job's core budget (OpenCV takes every core by default)
 settings = SyntheticSettings.from_config(snakemake.config)
 plans = [plan_for_sample(settings, sample) for sample in snakemake.params.samples]
 started = time.process_time()
