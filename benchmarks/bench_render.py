@@ -4,7 +4,12 @@ fresh run). Writes the best and median of repeated renders to `<out>/render.json
 median CPU of the rest of a written frame: the sensor models (color noise, depth artefacts)
 and encoding the color JPEG and depth PNG of a DSME-3D frame folder; and a colour frame's
 Gaussian deviates (848 x 480 x 3) drawn by the sensor model's `standard_normal` against
-numpy's ziggurat (`Generator.standard_normal`, float32).
+numpy's ziggurat (`Generator.standard_normal`, float32). Then one whole generation job as a
+run starts it (a new Python process running `workflow/scripts/synthetic_subject.py` for subject
+3 of config.yaml, a frame-folder subject, into a temporary folder; the run's
+`photo_landmarks.npy` made first by the rule's own script): its CPU-s from start-up to exit,
+frames written and CPU per written frame all-in (imports, the subject's face, PLY clouds, truth
+files and figure included).
 
     python -m benchmarks bench_render
 """
@@ -13,6 +18,10 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +35,56 @@ from microexp.synthetic.render import render_frame
 from microexp.synthetic.sensor import capture_color, capture_depth, standard_normal
 
 REPEATS = 20
+ROOT = Path(__file__).resolve().parents[1]
+JOB_SUBJECT = "3"  # default config: a frame-folder subject, 9 samples, 216 frames
+# Runs a rule's script as Snakemake would, with a stand-in for its `snakemake` object.
+RUN_RULE_SCRIPT = """
+import runpy, sys, types, yaml
+root, script, out, subject = sys.argv[1:5]
+config = yaml.safe_load(open(f"{root}/config.yaml"))
+from microexp.synthetic.schedule import SyntheticSettings, plan_samples
+plans = [p for p in plan_samples(SyntheticSettings.from_config(config)) if p.subject == subject]
+snakemake = types.SimpleNamespace(
+    config=config, threads=1, log=[f"{out}/job.log"],
+    input=types.SimpleNamespace(photo_landmarks=f"{out}/photo_landmarks.npy"),
+    output=types.SimpleNamespace(
+        truth=[f"{out}/raw/truth/{p.sample}.npz" for p in plans], figure=f"{out}/figure.png"
+    ),
+    params=types.SimpleNamespace(samples=[p.sample for p in plans], root=f"{out}/raw"),
+)
+if script.endswith("synthetic_photo.py"):
+    snakemake.output = [f"{out}/photo_landmarks.npy"]
+runpy.run_path(script, init_globals={"snakemake": snakemake}, run_name="__main__")
+print(sum(len(p.frame_numbers) for p in plans))
+"""
+
+
+def rule_script_cpu(script: str, out: Path, subject: str = JOB_SUBJECT) -> tuple[float, str]:
+    """CPU-s (user + system) of one new process running a rule's script; its last line."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_RULE_SCRIPT, str(ROOT), str(ROOT / script), str(out), subject],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
+def subject_job() -> dict:
+    """One generation job of the default run, all-in, and the run's one photo-landmarks job."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        photo_cpu, _ = rule_script_cpu("workflow/scripts/synthetic_photo.py", out)
+        job_cpu, frames = rule_script_cpu("workflow/scripts/synthetic_subject.py", out)
+    return {
+        "job_subject": JOB_SUBJECT,
+        "job_frames_written": int(frames),
+        "job_cpu_s": job_cpu,
+        "job_cpu_ms_per_written_frame": 1e3 * job_cpu / int(frames),
+        "photo_landmarks_job_cpu_s": photo_cpu,
+    }
 
 
 def main(out_dir: Path) -> dict:
@@ -74,6 +133,7 @@ def main(out_dir: Path) -> dict:
     result["written_frame_cpu_ms_median"] = result["cpu_ms_median"] + sum(
         step_cpu[f"{name}_cpu_ms_median"] for name in written
     )
+    result.update(subject_job())
     result["load_average"] = os.getloadavg()[0]
     (out_dir / "render.json").write_text(json.dumps(result, indent=2))
     print(
@@ -83,5 +143,11 @@ def main(out_dir: Path) -> dict:
         f"{result['standard_normal_cpu_ms_median']:.1f} ms (numpy's ziggurat "
         f"{result['numpy_standard_normal_cpu_ms_median']:.1f} ms); load average "
         f"{result['load_average']:.1f}"
+    )
+    print(
+        f"generation job (subject {JOB_SUBJECT}, {result['job_frames_written']} frames): "
+        f"{result['job_cpu_s']:.2f} CPU-s, {result['job_cpu_ms_per_written_frame']:.1f} ms a "
+        f"written frame all-in; the run's photo-landmarks job "
+        f"{result['photo_landmarks_job_cpu_s']:.2f} CPU-s"
     )
     return result

@@ -18,8 +18,8 @@ rule synthetic_photo_landmarks:
         f"{LOGS}/generate/photo_landmarks.log",
     benchmark:
         f"{BENCHMARKS}/generate/photo_landmarks.tsv"
-    group:
-        "synthetic"
+    # no group: every subject job reads its file, so in group "synthetic" it would join all
+    # subjects into one connected component, i.e. one cluster job
     conda:
         "../../envs/synthetic.yaml"
     threads: 1
