@@ -91,10 +91,18 @@ def depth_noise_std_mm(depth_mm: np.ndarray, params: DepthSensorParams) -> np.nd
 
 def _smooth_normal(rng: np.random.Generator, shape: tuple[int, int], cell_px: int) -> np.ndarray:
     """Spatially correlated random field with standard normal marginals."""
+    field, scale = _smooth_normal_unscaled(rng, shape, cell_px)
+    return field / scale
+
+
+def _smooth_normal_unscaled(
+    rng: np.random.Generator, shape: tuple[int, int], cell_px: int
+) -> tuple[np.ndarray, np.float32]:
+    # `_smooth_normal` before its division by `scale`, for callers that need a few pixels of it
     h, w = shape
     coarse = standard_normal(rng, (h // cell_px + 2, w // cell_px + 2))
     field = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
-    return field / (field.std() + 1e-6)
+    return field, field.std() + 1e-6
 
 
 def occlusion_shadow(depth_mm: np.ndarray, params: DepthSensorParams) -> np.ndarray:
@@ -145,14 +153,14 @@ def discontinuity_band(
         slice(max(rows[0] - pad, 0), rows[-1] + pad + 1),
         slice(max(cols[0] - pad, 0), cols[-1] + pad + 1),
     )
-    distance = np.full(z.shape, np.inf, np.float32)
     # The 3 x 3 mask runs single-threaded, so results do not depend on OpenCV's thread count.
-    distance[box] = cv2.distanceTransform((~jump[box]).astype(np.uint8), cv2.DIST_L2, 3)
-    near = distance <= params.edge_band_px
-    uniform = ndtr(_smooth_normal(rng, z.shape, 8)[near])
-    band = np.zeros_like(near)
-    band[near] = distance[near] <= params.edge_band_px * (0.3 + 0.7 * uniform)
-    return jump | band
+    distance = cv2.distanceTransform((~jump[box]).astype(np.uint8), cv2.DIST_L2, 3)
+    near = distance <= params.edge_band_px  # in the box; nothing outside it is near
+    field, scale = _smooth_normal_unscaled(rng, z.shape, 8)
+    uniform = ndtr(field[box][near] / scale)
+    band = jump.copy()
+    band[box][near] |= distance[near] <= params.edge_band_px * (0.3 + 0.7 * uniform)
+    return band
 
 
 @njit(cache=True, nogil=True)
@@ -174,11 +182,11 @@ def _depth_jumps(z: np.ndarray, jump_mm: np.float32) -> np.ndarray:
 def dark_holes(gray: np.ndarray, rng: np.random.Generator, params: DepthSensorParams) -> np.ndarray:
     """Holes on dark surfaces, probability rising from 0 at ``dark_level`` to the maximum on
     black, in small correlated patches."""
-    darkness = np.clip((params.dark_level - gray) / params.dark_level, 0.0, 1.0)
-    field = _smooth_normal(rng, gray.shape, 3)
-    dark = darkness > 0.0
+    dark = gray < params.dark_level  # where the darkness below is > 0
+    darkness = np.clip((params.dark_level - gray[dark]) / params.dark_level, 0.0, 1.0)
+    field, scale = _smooth_normal_unscaled(rng, gray.shape, 3)
     holes = np.zeros(gray.shape, bool)
-    holes[dark] = ndtr(field[dark]) < params.dark_hole_probability * darkness[dark]
+    holes[dark] = ndtr(field[dark] / scale) < params.dark_hole_probability * darkness
     return holes
 
 
