@@ -36,6 +36,8 @@ import numba
 import numpy as np
 
 from microexp.features import depth_flow, rgbd_tensor
+from microexp.features.depth_qc import plot_depth_flow_qc
+from microexp.features.depth_sample import DepthFlowParams, process_depth_flow, save_depth_flow
 
 SEED = 20261206
 SHAPE_PIXELS = (200, 200)
@@ -149,6 +151,33 @@ def _peak_memory(shape: tuple[int, int, int]) -> dict:
     return {"shape": list(shape), "baseline_mb": base, "peak_mb": peak, "added_mb": peak - base}
 
 
+def _sample_cpu(out_dir: Path) -> dict:
+    """CPU seconds of one sample's work in a depth_flow job once its two frames are read and
+    cropped: `process_depth_flow` (tensors, LK3D, 2D flow, histograms), the .npz and the QC
+    picture, on a face pair of its own seed (the other figures' pairs are unchanged)."""
+    rng = np.random.default_rng(SEED + 2)
+    depth_onset, gray_onset = face_depth_and_gray(rng)
+    depth_apex, gray_apex = face_depth_and_gray(rng, raise_mm=1.5)
+    params = DepthFlowParams()
+    out: dict = {}
+    start = time.process_time()
+    result = process_depth_flow(gray_onset, gray_apex, depth_onset, depth_apex, params)
+    out["process_depth_flow"] = time.process_time() - start
+    scratch = out_dir / "depth_flow_sample_scratch"
+    start = time.process_time()
+    save_depth_flow(scratch / "sample.npz", result)
+    out["save .npz"] = time.process_time() - start
+    start = time.process_time()
+    plot_depth_flow_qc(scratch / "sample.png", gray_onset, result, "bench_depth_flow")
+    out["QC picture"] = time.process_time() - start
+    out["total"] = sum(out.values())
+    out["tensor_shape"] = [int(n) for n in result.tensor_shape]
+    for path in scratch.glob("*"):
+        path.unlink()
+    scratch.rmdir()
+    return out
+
+
 def main(out_dir: Path) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -210,6 +239,12 @@ def main(out_dir: Path) -> dict:
             f"{real['octave_cpu_s_estimated'] / 60:.0f} min CPU: "
             f"{real['speed_up_cpu_estimated']:.0f}x"
         )
+        sample = _sample_cpu(out_dir)
+        print(
+            f"one sample after reading, {sample['tensor_shape']}: {sample['total']:.2f} s CPU "
+            f"(process_depth_flow {sample['process_depth_flow']:.2f}, .npz "
+            f"{sample['save .npz']:.3f}, QC picture {sample['QC picture']:.3f})"
+        )
     finally:
         numba.set_num_threads(threads)
     memory = _peak_memory((200, 200, 400))
@@ -229,6 +264,7 @@ def main(out_dir: Path) -> dict:
             "octave": octave,
         },
         "memory_200x200x400": memory,
+        "sample_cpu_s": sample,
     }
     (out_dir / "depth_flow.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures
