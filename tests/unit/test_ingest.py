@@ -150,6 +150,20 @@ def test_clip_file_holds_the_index_and_the_frames_come_back_from_the_source(
 
 
 @pytest.mark.parametrize("sample", ["s_folder", "s_db3b", "s_bag"])
+def test_a_clip_read_without_depth_has_the_same_color_and_no_depth(dataset, tmp_path, sample):
+    """face2d reads color only: the fixture's color frames 1..5, an empty (T, 0, 0) depth, and
+    the same index (`has_depth` still says the source has depth)."""
+    rows, _ = rows_by_sample(dataset)
+    save_clip(tmp_path / "c.npz", extract_clip(rows[sample], dataset, CONFIG))
+    color_only = load_clip(tmp_path / "c.npz", depth=False)
+    frames = fixture_frames(N, W, H)[1:6]
+    assert np.array_equal(color_only.color, np.stack([f.color for f in frames]))
+    assert color_only.depth.shape == (5, 0, 0) and color_only.depth.dtype == np.uint16
+    assert color_only.has_depth
+    assert color_only.frame_numbers.tolist() == [f.frame_number for f in frames]
+
+
+@pytest.mark.parametrize("sample", ["s_folder", "s_db3b", "s_bag"])
 def test_chosen_frames_of_a_clip_are_read_alone(dataset, tmp_path, sample):
     """Depth flow reads the onset and apex only: the fixture's frames at those clip indices,
     in the order asked (repeats allowed); indices outside the clip are refused."""

@@ -26,7 +26,7 @@ def title(i: int) -> str:
 def work(i: int) -> None:
     if not detector:
         detector.append(LandmarkDetector(upsample=settings.tracking.detector_upsample))
-    clip = load_clip(clips[i])
+    clip = load_clip(clips[i], depth=False)  # color only: depth is not decoded
     result = process_clip(clip.color, clip.onset, clip.apex, settings, detector=detector[0])
     if params.face2d.get("precropped") and not result.detected[0]:
         log.info("pre-cropped: no face detected in the first frame; the crop is the face box")

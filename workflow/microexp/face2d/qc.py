@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on cluster nodes
 import matplotlib.pyplot as plt
 import numpy as np
+from PIL import Image
 
 from microexp.face2d.align import apply_affine, invert_affine
 from microexp.face2d.crop import BLOCK_LAYOUT, layout_lines, mean_difference_image
@@ -25,7 +26,7 @@ from microexp.face2d.landmarks import INNER_EYE_CORNERS, LANDMARKS49
 from microexp.face2d.result import Face2DResult
 from microexp.grids import block_bounds
 
-__all__ = ["QC_FEATURE_GRID", "plot_face2d_qc"]
+__all__ = ["QC_FEATURE_GRID", "plot_face2d_qc", "save_figure_png"]
 
 QC_FEATURE_GRID = (5, 5)
 _EXTRA = tuple(i for i in range(68) if i not in LANDMARKS49)  # jaw 0-16, inner mouth 60, 64
@@ -134,7 +135,21 @@ def plot_face2d_qc(
     # Fixed margins (tight_layout's for this layout): tight_layout measures every label by
     # drawing the figure once more.
     fig.subplots_adjust(left=0.015, right=0.94, bottom=0.02, top=0.9, wspace=0.18, hspace=0.26)
+    save_figure_png(fig, path, dpi=90)
+    plt.close(fig)
+
+
+def save_figure_png(fig: plt.Figure, path: str | os.PathLike[str], dpi: float) -> None:
+    """Write ``fig`` as an 8-bit RGB PNG at ``dpi``, the pixels ``fig.savefig(path, dpi=dpi)``
+    draws on an opaque figure, at zlib level 1.
+
+    Why not savefig: it writes RGBA at zlib level 6, and that encoding was half of a QC
+    picture's CPU time (~0.18 of ~0.43 s for the 1170 x 765 face2d picture); RGB at level 1
+    encodes ~4x faster into a file of about the same size (the alpha plane was all opaque).
+    """
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    Image.fromarray(np.ascontiguousarray(rgba[..., :3])).save(path, format="png", compress_level=1)

@@ -61,13 +61,14 @@ def _missing(value: Any) -> bool:
         return True
 
 
-def _read_recording(source: str | Path, frames: list[int]):
+def _read_recording(source: str | Path, frames: list[int], *, register: bool = True):
     """`microexp.io.realsense.read_recording`, imported here: pyrealsense2 is loaded only by
-    jobs that read a recording."""
+    jobs that read a recording. ``register=False`` skips registering depth to color (for
+    callers that drop depth)."""
     from microexp.io.realsense import RecordingError, read_recording
 
     try:
-        return read_recording(source, frames=frames)
+        return read_recording(source, frames=frames, register=register)
     except RecordingError as error:
         raise SampleFailure(str(error), file=str(source)) from error
 
@@ -336,26 +337,31 @@ def read_clip_index(path: str | Path) -> ClipIndex:
         )
 
 
-def read_clip_frames(index: ClipIndex, root: str | Path | None = None) -> Clip:
+def read_clip_frames(
+    index: ClipIndex, root: str | Path | None = None, *, depth: bool = True
+) -> Clip:
     """The clip's color and registered depth, read from its source at the indexed frames
     (exception-listed frames interpolated again, as `extract_clip` did).
 
     `root` is the directory a relative source is relative to (None: the current directory,
     where the workflow runs). Raises SampleFailure naming the source when it cannot be read
-    or no longer holds exactly the indexed frames (changed since ingestion).
+    or no longer holds exactly the indexed frames (changed since ingestion). `depth=False`:
+    color only, the same color as with depth; depth is neither decoded (frame folders) nor
+    registered (recordings) and the clip's `depth` is empty, (T, 0, 0) (`has_depth` still
+    says what the source holds).
     """
     source = _source_path(index.source, root)
     numbers_all = index.frame_numbers.astype(np.int64)
     interpolated = index.interpolated_frames.astype(np.int64)
     wanted = numbers_all[~np.isin(numbers_all, interpolated)]
     if source.suffix.lower() in RECORDING_SUFFIXES:
-        recording = _read_recording(source, wanted.tolist())
-        color, depth, numbers = recording.color, recording.depth, recording.frame_numbers
+        recording = _read_recording(source, wanted.tolist(), register=depth)
+        color, pixels, numbers = recording.color, recording.depth, recording.frame_numbers
     else:
         try:
             folder = index_frame_folder(source, index.color_dir, index.depth_dir or None)
             numbers = wanted[np.isin(wanted, folder.frame_numbers)]
-            color, depth = read_frames(folder, numbers.tolist())
+            color, pixels = read_frames(folder, numbers.tolist(), depth=depth)
         except FrameFolderError as error:
             raise SampleFailure(str(error), file=source) from error
     if not np.array_equal(np.asarray(numbers, dtype=np.int64), wanted):
@@ -371,14 +377,16 @@ def read_clip_frames(index: ClipIndex, root: str | Path | None = None) -> Clip:
             f"clip's intrinsics {index.intrinsics.width}x{index.intrinsics.height}",
             file=source,
         )
+    if not depth:
+        pixels = np.zeros((len(color), 0, 0), dtype=np.uint16)
     if interpolated.size:
         color, merged = interpolate_frames(color, numbers, interpolated)
-        if depth.size:
-            depth, _ = interpolate_frames(depth, numbers, interpolated)
+        if pixels.size:
+            pixels, _ = interpolate_frames(pixels, numbers, interpolated)
         else:
-            depth = np.zeros((len(merged), 0, 0), dtype=np.uint16)
+            pixels = np.zeros((len(merged), 0, 0), dtype=np.uint16)
     values = {f.name: getattr(index, f.name) for f in fields(ClipIndex)}
-    return Clip(**values, color=color, depth=depth)
+    return Clip(**values, color=color, depth=pixels)
 
 
 def read_clip_frames_at(
@@ -405,6 +413,7 @@ def read_clip_frames_at(
     return clip.color[picked], clip.depth[picked]
 
 
-def load_clip(path: str | Path, root: str | Path | None = None) -> Clip:
-    """A clip file's index and its frames, read from the source (`read_clip_frames`)."""
-    return read_clip_frames(read_clip_index(path), root)
+def load_clip(path: str | Path, root: str | Path | None = None, *, depth: bool = True) -> Clip:
+    """A clip file's index and its frames, read from the source (`read_clip_frames`;
+    `depth=False` for color only)."""
+    return read_clip_frames(read_clip_index(path), root, depth=depth)

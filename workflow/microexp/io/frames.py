@@ -153,9 +153,15 @@ def read_depth(path: Path) -> np.ndarray:
     return depth
 
 
-def read_frames(index: FrameIndex, frames: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+def read_frames(
+    index: FrameIndex, frames: Iterable[int], *, depth: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Color (T,H,W,3) uint8 and depth (T,H,W) uint16 of the given frame numbers; without
-    depth (``index.has_depth`` False) the depth array is empty, (T, 0, 0)."""
+    depth (``index.has_depth`` False) the depth array is empty, (T, 0, 0).
+
+    ``depth=False``: the depth files are checked to exist but not decoded (a PNG depth frame
+    costs about twice a JPEG color frame to decode) and the depth array is empty: for stages
+    that use color only (face2d)."""
     numbers = list(frames)
     absent = [
         n for n in numbers if n not in index.color or (index.has_depth and n not in index.depth)
@@ -163,7 +169,7 @@ def read_frames(index: FrameIndex, frames: Iterable[int]) -> tuple[np.ndarray, n
     if absent:
         raise FrameFolderError(f"{index.folder}: frames {absent} missing from color or depth")
     color = np.stack([read_color(index.color[n]) for n in numbers])
-    if not index.has_depth:
+    if not index.has_depth or not depth:
         return color, np.zeros((len(numbers), 0, 0), dtype=np.uint16)
     depth = np.stack([read_depth(index.depth[n]) for n in numbers])
     if color.shape[1:3] != depth.shape[1:3]:
