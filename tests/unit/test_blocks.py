@@ -213,3 +213,25 @@ def test_integral_parameter_errors():
     integral = integral_histograms(codes)
     with pytest.raises(ValueError, match="grid"):
         block_histograms(integral, (0, 3), 0)
+
+
+def test_integral_file_is_a_plain_npz_whatever_the_zlib_level(tmp_path):
+    """savez_compressed at level 1 writes the file np.savez_compressed would (same members,
+    dtypes and values), at exactly the path given."""
+    from microexp.stagefile import savez_compressed
+
+    rng = np.random.default_rng(3)
+    arrays = {
+        "counts": rng.integers(0, 3, (1, 20, 30, 59), dtype=np.uint8),
+        "bounds": np.array([[2, 9]], dtype=np.int64),
+        "meta": np.array('{"a": 1}'),
+    }
+    savez_compressed(tmp_path / "fast", 1, **arrays)
+    np.savez_compressed(tmp_path / "numpy.npz", **arrays)
+    assert (tmp_path / "fast").is_file() and not (tmp_path / "fast.npz").exists()
+    with np.load(tmp_path / "fast", allow_pickle=False) as fast:
+        with np.load(tmp_path / "numpy.npz", allow_pickle=False) as reference:
+            assert fast.files == reference.files
+            for name in reference.files:
+                assert fast[name].dtype == reference[name].dtype
+                np.testing.assert_array_equal(fast[name], reference[name])

@@ -25,11 +25,6 @@ import numpy as np
 
 from microexp.failures import SampleFailure
 from microexp.features.blocks import IntegralHistograms, integral_histograms
-from microexp.features.landmark_histograms import (
-    curvature_descriptors,
-    landmark_weights,
-    mean_difference_image,
-)
 from microexp.features.lbptop import axis_borders, lbptop_codes
 from microexp.features.tim import tim
 
@@ -217,6 +212,14 @@ def curvature_features(
 ) -> dict[str, np.ndarray]:
     """The sample's weighted SI and HK descriptors for one setting
     (docs/methods.md#landmark-histograms)."""
+    # here, not at the top: it loads scipy.spatial and the curvature kernels, which LBP-TOP
+    # jobs and the learn package (settings only) do not use (~0.7 s per job)
+    from microexp.features.landmark_histograms import (
+        curvature_descriptors,
+        landmark_weights,
+        mean_difference_image,
+    )
+
     onset, apex = face2d.onset, face2d.apex
     try:
         weights = landmark_weights(
