@@ -34,10 +34,13 @@ import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a table is built: the clip readers (ingest,
+    # face2d, cloud3d jobs) use `interpolate_frames` only, and importing pandas cost ~0.8 s
+    import pandas as pd
 
 __all__ = [
     "EXCEPTION_COLUMNS",
@@ -130,6 +133,8 @@ def read_exception_lists(paths: Iterable[str | Path]) -> pd.DataFrame:
             f"exception lists: lines without a subject skipped ({', '.join(skipped[:10])})",
             stacklevel=2,
         )
+    import pandas as pd
+
     table = pd.DataFrame.from_records(records, columns=list(EXCEPTION_COLUMNS))
     return table.astype({"frame": "int64", "line": "int64"})
 
