@@ -16,9 +16,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # no display on cluster nodes
+import cv2
 import matplotlib.pyplot as plt
 import numpy as np
-from PIL import Image
 
 from microexp.face2d.align import apply_affine, invert_affine
 from microexp.face2d.crop import BLOCK_LAYOUT, layout_lines, mean_difference_image
@@ -143,13 +143,17 @@ def save_figure_png(fig: plt.Figure, path: str | os.PathLike[str], dpi: float) -
     """Write ``fig`` as an 8-bit RGB PNG at ``dpi``, the pixels ``fig.savefig(path, dpi=dpi)``
     draws on an opaque figure, at zlib level 1.
 
-    Why not savefig: it writes RGBA at zlib level 6, and that encoding was half of a QC
+    Why not savefig: it writes RGBA at zlib level 6, and that encoding was about 40 % of a QC
     picture's CPU time (~0.18 of ~0.43 s for the 1170 x 765 face2d picture); RGB at level 1
-    encodes ~4x faster into a file of about the same size (the alpha plane was all opaque).
+    (OpenCV's encoder) takes ~0.05 s for a file about the same size (the alpha plane was all
+    opaque).
     """
     fig.set_dpi(dpi)
     fig.canvas.draw()
-    rgba = np.asarray(fig.canvas.buffer_rgba())
+    bgr = cv2.cvtColor(np.asarray(fig.canvas.buffer_rgba()), cv2.COLOR_RGBA2BGR)
+    ok, encoded = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise RuntimeError(f"PNG encoding failed for {path}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.ascontiguousarray(rgba[..., :3])).save(path, format="png", compress_level=1)
+    path.write_bytes(encoded.tobytes())
