@@ -120,6 +120,10 @@ def _qc(color, result, path: Path, former: bool) -> None:
         qc.save_figure_png = saver
 
 
+def _read_clip(path: Path, depth: bool):
+    return load_clip(path, depth=depth)
+
+
 def _process(clip, settings: Face2DParams, detector: LandmarkDetector):
     return process_clip(clip.color, clip.onset, clip.apex, settings, detector=detector)
 
@@ -180,7 +184,7 @@ def main(out_dir: str | os.PathLike[str] = "results/bench") -> None:
                 order = (True, False) if round_index % 2 == 0 else (False, True)
                 for former in order:
                     tag = "former" if former else "current"
-                    seconds, clip = _cpu(load_clip, clip_path, None, former)
+                    seconds, clip = _cpu(_read_clip, clip_path, former)
                     add(f"face2d read clip [{tag}]", seconds)
                     stored = load_face2d(base / "face2d" / f"{name}.npz")
                     picture = tmp_dir / f"{name}_{tag}.png"
