@@ -315,6 +315,64 @@ def test_fusion_entry_reports_oracle_and_nested_a_and_its_end_points(
     ]
 
 
+def test_fusion_entry_computes_lbptop_once_and_writes_what_separate_runs_write(
+    results,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    """LBP-TOP's outer and inner predictions and its feature matrix are shared by the
+    descriptors it is fused with (same samples): every file is byte for byte what running each
+    descriptor's fusion on its own writes, and the LBP-TOP SVMs run once, not once per
+    descriptor."""
+    import uuid
+
+    from microexp.learn import experiments, fusion
+
+    entry = fusion_entries(toy_config())["t11"]
+    calls = []
+    original = fusion.cross_validate_svm
+
+    def counted(features, *args, **kwargs):
+        calls.append(features.shape[1])
+        return original(features, *args, **kwargs)
+
+    monkeypatch.setattr(fusion, "cross_validate_svm", counted)
+
+    def run(folder):
+        return run_fusion_entry(
+            entry,
+            **inputs_of(results),
+            out_dir=folder / "runs",
+            scores_path=folder / "t11.tsv",
+            excluded_path=folder / "t11.excluded.tsv",
+            summary_path=folder / "t11.json",
+        )
+
+    run(tmp_path / "shared")
+    shared_calls = list(calls)
+    calls.clear()
+    with monkeypatch.context() as alone:
+        alone.setattr(fusion, "_prediction_key", lambda *args: uuid.uuid4().hex)
+        alone.setattr(
+            experiments,
+            "_cached_matrices",
+            lambda files, samples, features, cache: experiments.feature_matrices(
+                files, samples, features
+            ),
+        )
+        run(tmp_path / "alone")
+    # one scheme, one protocol, two descriptors: 2D outer + inner once, 3D twice each
+    assert len(shared_calls) == 6 and len(calls) == 8
+    written = sorted(p.relative_to(tmp_path / "alone") for p in (tmp_path / "alone").rglob("*"))
+    # lbptop, si, hk and each descriptor's oracle and nested fusion
+    assert len([p for p in written if p.suffix == ".parquet"]) == 7
+    for path in written:
+        if (tmp_path / "alone" / path).is_file():
+            assert (tmp_path / "shared" / path).read_bytes() == (
+                tmp_path / "alone" / path
+            ).read_bytes(), path
+
+
 # ------------------------------------------------------------------ report pieces
 
 

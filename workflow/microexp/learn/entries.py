@@ -466,6 +466,10 @@ def run_fusion_entry(
     fusion with its a). Returns the scores and the runs by (scheme, protocol)."""
     scores, excluded, summary = [], [], {}
     runs: dict[tuple[str, str], dict[str, NestedFusionRun]] = {}
+    # LBP-TOP's outer and inner predictions, computed once for all descriptors that keep the
+    # same samples (nested_fusion_cv's memo; results as if each were run on its own).
+    memo: dict[str, pd.DataFrame] = {}
+    matrices: dict[tuple, Any] = {}  # each feature matrix read once (fusion_inputs)
     for spec2d, specs3d in zip(entry.experiments2d, entry.experiments3d, strict=True):
         scheme = spec2d.scheme.name
         setting = _fusion_setting(spec2d)
@@ -484,12 +488,14 @@ def run_fusion_entry(
                     protocol,
                     samples_tsv=samples_tsv,
                     feature_files=feature_files,
+                    matrix_cache=matrices,
                 )
                 run = run_fusion(
                     inputs,
                     entry.alphas,
                     criterion=entry.criterion,
                     inner_n_splits=entry.inner_n_splits,
+                    memo=memo,
                 )
                 runs[(scheme, protocol)][descriptor] = run
                 _write_fusion_files(run, folder, descriptor)

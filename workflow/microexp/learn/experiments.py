@@ -42,6 +42,7 @@ from microexp.learn.matrices import (
 from microexp.learn.protocols import PROTOCOLS, make_splits
 from microexp.learn.specs import (
     ExperimentSpec,
+    FeatureSpec,
     check_unique_names,
 )
 from microexp.learn.svm import SVMParams, cross_validate_svm, cross_validate_svm_sweep
@@ -301,6 +302,7 @@ def fusion_inputs(
     *,
     samples_tsv: str | Path | pd.DataFrame,
     feature_files: FeatureFiles,
+    matrix_cache: dict[tuple, FeatureMatrix] | None = None,
 ) -> FusionInputs:
     """The 2D and 3D feature matrices of two experiments on their common samples, and one split.
 
@@ -312,7 +314,9 @@ def fusion_inputs(
     same samples, the fusion's 2D and 3D predictions equal the experiments' own predictions;
     when they do not, a = 0 / a = 1 of the fusion curve can differ from the standalone figures
     (fewer samples, other folds). The two experiments must agree on data set, scheme,
-    expression types, seed and k-fold sizes.
+    expression types, seed and k-fold sizes. ``matrix_cache`` (optional, one per sample sheet and
+    feature files) keeps each feature matrix read, so that LBP-TOP is read once for all the
+    descriptors it is fused with.
     """
     for attribute in ("dataset", "expression_types", "seed", "kfold_splits", "kfold_repeats"):
         if getattr(spec2d, attribute) != getattr(spec3d, attribute):
@@ -323,7 +327,9 @@ def fusion_inputs(
         raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
     sheet = sample_sheet(samples_tsv).reset_index(drop=True)
     typed, type_excluded = select_expression_types(sheet, spec2d.expression_types)
-    matrix2d, matrix3d = feature_matrices(feature_files, typed, [spec2d.feature, spec3d.feature])
+    matrix2d, matrix3d = _cached_matrices(
+        feature_files, typed, [spec2d.feature, spec3d.feature], matrix_cache
+    )
     both = set(matrix3d.samples)
     common = [s for s in matrix2d.samples if s in both]
     labels, subjects, report = experiment_labels(
@@ -374,6 +380,25 @@ def fusion_inputs(
     )
 
 
+def _cached_matrices(
+    feature_files: FeatureFiles,
+    samples: Sequence[str],
+    features: Sequence[FeatureSpec],
+    cache: dict[tuple, FeatureMatrix] | None,
+) -> list[FeatureMatrix]:
+    """``feature_matrices(feature_files, samples, features)``, each matrix read once per cache
+    (keyed by feature and samples; each matrix is computed on its own, so reading one alone
+    gives the same matrix)."""
+    if cache is None:
+        return feature_matrices(feature_files, samples, features)
+    keys = [(feature, tuple(samples)) for feature in features]
+    missing = list(dict.fromkeys(k for k in keys if k not in cache))
+    if missing:
+        loaded = feature_matrices(feature_files, samples, [feature for feature, _ in missing])
+        cache.update(zip(missing, loaded, strict=True))
+    return [cache[k] for k in keys]
+
+
 def fusion_predictions(
     inputs: FusionInputs, *, precompute: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -404,9 +429,11 @@ def run_fusion(
     inner_protocol: str | None = None,
     inner_n_splits: int = 10,
     precompute: bool = True,
+    memo: dict[str, pd.DataFrame] | None = None,
 ) -> NestedFusionRun:
     """Both fusion figures (oracle a and nested a, docs/methods.md#fusion) via ``nested_fusion_cv``;
-    its ``outer2d`` / ``outer3d`` equal ``fusion_predictions(inputs)``."""
+    its ``outer2d`` / ``outer3d`` equal ``fusion_predictions(inputs)``. ``memo``: prediction
+    tables shared across calls (``nested_fusion_cv``)."""
     return nested_fusion_cv(
         inputs.features2d,
         inputs.features3d,
@@ -422,4 +449,5 @@ def run_fusion(
         inner_n_splits=inner_n_splits,
         criterion=criterion,
         precompute=precompute,
+        memo=memo,
     )

@@ -27,7 +27,8 @@ holds P) plus ``a``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -296,6 +297,7 @@ def nested_fusion_cv(
     inner_n_splits: int = 10,
     criterion: str = "accuracy",
     precompute: bool = True,
+    memo: MutableMapping[str, pd.DataFrame] | None = None,
 ) -> NestedFusionRun:
     """From two feature matrices and an outer split to both fusion figures (docs/methods.md#fusion).
 
@@ -303,24 +305,35 @@ def nested_fusion_cv(
     (``inner_protocol`` defaults to protocols.default_inner_protocol(outer_protocol)), then
     ``nested_fusion`` and ``oracle_fusion``. Rows of both feature matrices follow ``samples``.
     The workflow may instead run each step as its own rule with the functions used here.
+
+    ``memo`` (optional, e.g. one per fusion entry) keeps each prediction table under a digest of
+    everything it is computed from (features, samples, split table, SVM setting, seed, classes):
+    the LBP-TOP side of LBP-TOP + si, + hk and + si+hk is the same computation whenever the
+    descriptors keep the same samples, so it runs once. The SVMs are deterministic, so a table
+    from the memo is the table a new run would give.
     """
     inner_protocol = inner_protocol or default_inner_protocol(outer_protocol)
     inner = nested_splits(outer_splits, inner_protocol, seed=seed, n_splits=inner_n_splits)
     classes = list(classes) if classes is not None else sorted(outer_splits["label"].unique())
     runs = {}
     for name, features, params in (("2d", features2d, params2d), ("3d", features3d, params3d)):
-        runs[f"outer{name}"] = cross_validate_svm(
-            features,
-            samples,
-            outer_splits,
-            params,
-            seed=seed,
-            classes=classes,
-            precompute=precompute,
-        )
-        runs[f"inner{name}"] = cross_validate_svm(
-            features, samples, inner, params, seed=seed, classes=classes, precompute=precompute
-        )
+        for part, splits in (("outer", outer_splits), ("inner", inner)):
+            key = _prediction_key(features, samples, splits, params, seed, classes, precompute)
+            if memo is None or key not in memo:
+                table = cross_validate_svm(
+                    features,
+                    samples,
+                    splits,
+                    params,
+                    seed=seed,
+                    classes=classes,
+                    precompute=precompute,
+                )
+                if memo is not None:
+                    memo[key] = table
+            else:
+                table = memo[key].copy()
+            runs[f"{part}{name}"] = table
     return NestedFusionRun(
         outer2d=runs["outer2d"],
         outer3d=runs["outer3d"],
@@ -332,6 +345,26 @@ def nested_fusion_cv(
         ),
         oracle=oracle_fusion(runs["outer2d"], runs["outer3d"], alphas, criterion),
     )
+
+
+def _prediction_key(
+    features: np.ndarray,
+    samples: Sequence[str],
+    splits: pd.DataFrame,
+    params: SVMParams,
+    seed: int,
+    classes: Sequence[str],
+    precompute: bool,
+) -> str:
+    """A digest of everything ``cross_validate_svm`` reads: the feature values and shape, the
+    sample ids, the split table (values and column names), the SVM setting, seed, class order."""
+    features = np.ascontiguousarray(features, dtype=np.float64)
+    digest = hashlib.sha256()
+    digest.update(repr((features.shape, list(samples), list(splits.columns))).encode())
+    digest.update(features.tobytes())
+    digest.update(pd.util.hash_pandas_object(splits, index=False).to_numpy().tobytes())
+    digest.update(repr((params, int(seed), list(classes), bool(precompute))).encode())
+    return digest.hexdigest()
 
 
 def _check_criterion(criterion: str) -> None:
