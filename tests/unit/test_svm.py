@@ -302,9 +302,9 @@ def test_shared_minmax_gram_equals_each_folds_own_product(nested: bool) -> None:
 
 def test_fold_update_helpers_compare_and_copy_exactly() -> None:
     """The compiled helpers of the min-max fold update: extreme counts are the sums of the
-    comparison masks, column extremes NumPy's min / max over the rows, the gather a plain copy
-    (rows x features, C order), on ties, a constant column and an unsorted row subset."""
-    from microexp.learn.svm import _column_extremes, _extreme_counts, _gather_rows
+    comparison masks, column extremes NumPy's min / max over the rows, on ties, a constant
+    column and an unsorted row subset."""
+    from microexp.learn.svm import _column_extremes, _extreme_counts
 
     rng = np.random.default_rng(3)
     x = np.round(rng.random((23, 37)) * 3) / 3  # many ties at 0 and 1
@@ -320,10 +320,6 @@ def test_fold_update_helpers_compare_and_copy_exactly() -> None:
     fold_low, fold_high = _column_extremes(by_feature, columns, rows)
     np.testing.assert_array_equal(fold_low, x[rows][:, columns].min(axis=0))
     np.testing.assert_array_equal(fold_high, x[rows][:, columns].max(axis=0))
-    z = _gather_rows(by_feature, columns, rows)
-    assert z.flags["C_CONTIGUOUS"] and z.shape == (9, 5)
-    np.testing.assert_array_equal(z, x[np.ix_(rows, columns)])
-    assert _gather_rows(by_feature, columns[:0], rows).shape == (9, 0)
 
 
 # ------------------------------------------------------------------ LIBSVM called directly

@@ -35,10 +35,10 @@ With a precomputed kernel, LIBSVM is called through scikit-learn's compiled wrap
 (``sklearn.svm._libsvm``, scikit-learn pinned) with exactly the arguments ``SVC.fit`` and
 ``SVC.decision_function`` / ``predict_proba`` pass it, skipping their input validation and
 copies (as costly as the solver on a sweep's folds): the same models and values, bit for bit
-(tested against ``SVC`` fold by fold). The min-max fold update finds and gathers the changed
-features in compiled loops that only compare and copy (no masks of the whole matrix), and does
-the same arithmetic in the same order as before, so the fold Gram matrices are bit for bit
-those of ``versions: classify: 2``.
+(tested against ``SVC`` fold by fold). The min-max fold update finds the changed features and
+their fold extremes in compiled loops that only compare and count (no masks of the whole
+matrix), and does the same arithmetic in the same order as before, so the fold Gram matrices
+are bit for bit those of ``versions: classify: 2``.
 Without precomputation, LIBSVM evaluates the kernel itself, repeatedly across its one-vs-one and
 Platt sub-problems (~25-35x slower on a 373 x 5,000 problem, benchmarks/bench_classify.py);
 predictions were identical in the tests and the benchmark.
@@ -317,9 +317,9 @@ class _GramCache:
         fold range, so the fold's Gram matrix is G + Z diag(a^2 - 1) Z^T + u 1^T + 1 u^T + c 1 1^T
         with u = Z (a b) and c = sum(b^2), over the changed features only: one product.
         Which features change is counted on the rows outside the training fold (few), the fold's
-        extremes are taken over the changed features only, and their columns are gathered from
-        feature-major copies (contiguous rows), all in compiled loops that compare and copy
-        only; every product, sum and quotient is the NumPy / BLAS call it always was, on arrays
+        extremes are taken over the changed features only (compiled loops that compare and
+        count only), and their columns are gathered from feature-major copies (contiguous
+        rows); every product, sum and quotient is the NumPy / BLAS call it always was, on arrays
         of the same layout, so the fold Gram matrices are bit for bit those of ``versions:
         classify: 2``."""
         whole = self._minmax_whole()
@@ -347,8 +347,9 @@ class _GramCache:
             # a >= 1, except where the training rows are constant (fold range taken as 1):
             # both signs as symmetric products.
             weight = a * a - 1.0
-            # (rows, changed features), C order: the layout the products below always had.
-            z = _gather_rows(whole.scaled_by_feature, columns, rows)
+            # (rows, changed features), C order: the layout the products below always had
+            # (whole rows copied first: streaming reads, then the gather in cache).
+            z = np.ascontiguousarray(whole.scaled_by_feature[columns][:, rows].T)
             for sign, part in ((1.0, weight > 0), (-1.0, weight < 0)):
                 if part.all():
                     weighted = z * np.sqrt(sign * weight)
@@ -418,24 +419,6 @@ def _column_extremes(by_feature, columns, rows):
         low[j] = smallest
         high[j] = largest
     return low, high
-
-
-_GATHER_BLOCK = 16  # features per pass: their feature-major rows stay in cache
-
-
-@njit(cache=True, nogil=True)
-def _gather_rows(by_feature, columns, rows):
-    """z[i, j] = by_feature[columns[j], rows[i]], C order (rows, features): the features'
-    values over the rows, read from the feature-major copy a block of features at a time (their
-    rows stay in cache) and written row by row. A copy: no arithmetic."""
-    z = np.empty((len(rows), len(columns)))
-    for start in range(0, len(columns), _GATHER_BLOCK):
-        stop = min(start + _GATHER_BLOCK, len(columns))
-        for i in range(len(rows)):
-            r = rows[i]
-            for j in range(start, stop):
-                z[i, j] = by_feature[columns[j], r]
-    return z
 
 
 @njit(cache=True, nogil=True)
