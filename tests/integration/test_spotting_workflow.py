@@ -64,11 +64,16 @@ def test_spotting_outputs_and_table(spotting_run: Path):
             n_true = (truth.expression_type == row.expression_type).sum() if (
                 row.expression_type != "overall") else len(truth)  # fmt: skip
             assert row.tp + row.fn == n_true
+        # the generated sheet annotates every offset: the table says none was repaired
+        assert not truth.offset_unannotated.any()
+        md = (spotting_run / f"results/tables/{spot_set}/spotting.md").read_text()
+        assert f"0 of {len(truth)} ground-truth offsets were 0 (set to the apex)" in md
         figures = spotting_run / f"results/figures/{spot_set}/spotting"
         assert (figures / "f1_threshold.png").stat().st_size > 10_000
         assert (figures / "videos/15_0101.png").stat().st_size > 10_000
         crops = np.load(spotting_run / f"results/{spot_set}/spotting/crops/15_0101.npz")
         assert crops["gray"].shape == (300, 168, 168)
+        assert crops["gray_fixed"].shape == (300, 168, 168)  # MDMD's fixed-box crops
         assert crops["face_found"].mean() > 0.9
         assert ("block_depth" in crops.files) == (spot_set == "synthetic_rgbd")
         if spot_set == "synthetic_rgbd":  # depth registered in 3D, frame by frame
