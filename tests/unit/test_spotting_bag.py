@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("pyrealsense2")
 
-from microexp.face2d.stage import Face2DParams  # noqa: E402 - after the importorskip
-from microexp.spotting.video import crop_video, iter_recording  # noqa: E402
-from microexp.testing.recordings import fixture_frames, fixture_intrinsics  # noqa: E402
+from microexp.face2d.stage import Face2DParams
+from microexp.spotting.video import crop_video, iter_recording
+from microexp.testing.recordings import fixture_frames, fixture_intrinsics
 
 BAG_FIXTURE = Path(__file__).parents[1] / "fixtures" / "realsense" / "d415_like_64x48.bag"
 # What tools/make_bag_fixture.py wrote into the fixture (as tests/unit/test_realsense_io.py).
