@@ -6,6 +6,7 @@ from __future__ import annotations
 import cv2
 import dlib
 import numpy as np
+import pytest
 
 from microexp.face2d.stage import Face2DParams
 from microexp.features.rois import template_landmarks68
@@ -129,3 +130,30 @@ def test_fixed_box_crops_round_trip(tmp_path):
     back = load_video_crops(tmp_path / "v.npz")
     np.testing.assert_array_equal(back.frames_for("fixed"), crops.gray_fixed)
     np.testing.assert_array_equal(back.frames_for("aligned"), crops.gray)
+
+
+def test_frame_folder_with_depth_pairs_by_number_and_reads_mm(tmp_path):
+    """CAS(ME)^3 Part A's layout: color/<n>.jpg + depth/<n>.png, paired by frame number."""
+    from microexp.io.frames import FrameFolderError
+    from microexp.spotting.video import iter_frame_folder
+
+    (tmp_path / "color").mkdir()
+    (tmp_path / "depth").mkdir()
+    for n in (153, 154, 155):  # 155 has no depth frame: skipped
+        cv2.imwrite(str(tmp_path / f"color/{n}.jpg"), np.full((6, 8, 3), n % 256, np.uint8))
+    for n in (153, 154):
+        depth = np.full((6, 8), 500 + n, np.uint16)
+        depth[0, 0] = 0  # no data
+        cv2.imwrite(str(tmp_path / f"depth/{n}.png"), depth)
+    frames = list(iter_frame_folder(tmp_path, "color", "depth", depth_scale=0.0001))
+    assert [f.frame_number for f in frames] == [153, 154]
+    assert frames[1].depth_mm.dtype == np.float32
+    assert np.isnan(frames[1].depth_mm[0, 0])
+    assert frames[1].depth_mm[2, 3] == pytest.approx((500 + 154) * 0.1)  # 0.1 mm a unit
+    assert frames[0].intrinsics is None
+    # the flat layout (CAS(ME)^2) reads the folder's own images, without depth
+    flat = list(iter_frame_folder(tmp_path / "color"))
+    assert [f.frame_number for f in flat] == [153, 154, 155] and flat[0].depth_mm is None
+    cv2.imwrite(str(tmp_path / "depth/153.png"), np.full((5, 8), 500, np.uint16))
+    with pytest.raises(FrameFolderError, match=r"153\.png.*sizes differ"):
+        list(iter_frame_folder(tmp_path, "color", "depth"))

@@ -99,7 +99,15 @@ rule spotting_crops:
     params:
         face2d=config["face2d"],
         smoothing=SPOTTING.get("alignment_smoothing_frames", 3),
-        depth_registration=SPOTTING.get("depth_registration", "icp"),
+        # frame folders: (color, depth) sub-folders by layout (casme3_a: color/, depth/)
+        frame_layout=lambda wildcards: frame_layout(SPOTTING["datasets"][wildcards.spot_set]),
+        depth_scale=lambda wildcards: SPOTTING["datasets"][wildcards.spot_set].get(
+            "depth_scale", 0.001
+        ),
+        intrinsics=lambda wildcards: SPOTTING["datasets"][wildcards.spot_set].get("intrinsics"),
+        depth_registration=lambda wildcards: SPOTTING["datasets"][wildcards.spot_set].get(
+            "depth_registration", SPOTTING.get("depth_registration", "icp")
+        ),
         icp_step=SPOTTING.get("icp_step", 6),
         icp={**config["cloud3d"]["icp"], **SPOTTING.get("icp", {})},
         failure=lambda wildcards: f"{RESULTS}/{wildcards.spot_set}/failures/spotting/{wildcards.spot_video}.json",

@@ -2,6 +2,7 @@
 # computed once, when the workflow is parsed.
 import glob as _glob
 
+from microexp.io.datasets import frame_layout
 from microexp.synthetic.long_video import LongVideoSettings, plan_long_videos
 
 SPOTTING = config.get("spotting", {})
@@ -26,10 +27,32 @@ def spot_sources(spot_set: str) -> dict[str, str]:
             for video, plan in SPOT_PLANS.items()
         }
     sources = {}
+    # CAS(ME)^3 Part A: video folders repeat across subjects (spNO.1/a, spNO.2/a): the key is
+    # <subject>_<video>, as spotting_truth keys the sheet's rows
+    by_subject = entry["layout"] == "casme3_a"
+    parts = re.compile(
+        "^"
+        + re.escape(entry["source"])
+        .replace(r"\{subject\}", "(?P<subject>[^/]+)")
+        .replace(r"\{video\}", "(?P<video>[^/]+)")
+        .replace(r"\*", "[^/]*")
+        + "$"
+    )
     for path in sorted(_glob.glob(str(root / entry["source"].format(subject="*", video="*")))):
         name = Path(path).name
         match = SPOT_VIDEO_ID.match(name) if entry["layout"] == "casme_sq" else None
-        sources[match["video"] if match else Path(path).stem] = path
+        if by_subject:
+            found = parts.match(Path(path).relative_to(root).as_posix())
+            if found is None:
+                raise ValueError(f"spotting data set {spot_set}: {path} does not match {parts}")
+            key = f"{found['subject']}_{found['video']}"
+        else:
+            key = match["video"] if match else Path(path).stem
+        if key in sources:
+            raise ValueError(
+                f"spotting data set {spot_set}: {sources[key]} and {path} both give video {key}"
+            )
+        sources[key] = path
     return sources
 
 

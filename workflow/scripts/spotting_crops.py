@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from microexp.camera import Intrinsics
 from microexp.face2d.stage import Face2DParams
 from microexp.failures import SampleFailure, run_sample_stage
 from microexp.runlog import rule_logger
@@ -15,18 +16,30 @@ params = Face2DParams.from_config(snakemake.config["face2d"])
 # the spotters' grid, read from the config here: importing the spotters would load numba and
 # scipy into this job for nothing (~200 MB)
 grid = tuple(snakemake.config["spotting"].get("grid", (6, 6)))
+intrinsics = (
+    Intrinsics.from_any(snakemake.params.intrinsics) if snakemake.params.intrinsics else None
+)
 
 
 def icp_params():
-    if snakemake.params.depth_registration != "icp" or not source.is_file():
-        return None  # frame folders have no depth; open3d is loaded only when needed
+    # recordings carry intrinsics; a frame folder only where its entry gives `intrinsics:`
+    if snakemake.params.depth_registration != "icp" or not (source.is_file() or intrinsics):
+        return None  # open3d is loaded only when needed
     from microexp.cloud3d.icp import IcpParams
 
     return IcpParams.from_config(snakemake.params.icp)
 
 
 def work() -> None:
-    frames = iter_recording(source) if source.is_file() else iter_frame_folder(source)
+    color_dir, depth_dir = snakemake.params.frame_layout
+    frames = (
+        iter_recording(source)
+        if source.is_file()
+        else iter_frame_folder(
+            source, color_dir, depth_dir,
+            depth_scale=float(snakemake.params.depth_scale), intrinsics=intrinsics,
+        )
+    )  # fmt: skip
     try:
         crops = crop_video(
             frames, params, grid=grid,

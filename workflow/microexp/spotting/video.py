@@ -1,8 +1,9 @@
 """Whole-video ingestion for spotting: stream frames, track the face, crop every frame.
 
-Long videos (a RealSense recording, a frame folder, CAS(ME)^2's ``rawpic/s15/15_0101.../img1.jpg``)
-are read frame by frame and never held whole: only the 168 x 168 gray crops (28 KB a frame)
-and per-block depth means are kept.
+Long videos (a RealSense recording, a frame folder: CAS(ME)^2's
+``rawpic/s15/15_0101.../img1.jpg``, CAS(ME)^3 Part A's ``spNO.1/a/color/153.jpg`` with
+``.../depth/153.png``) are read frame by frame and never held whole: only the 168 x 168 gray
+crops (28 KB a frame) and per-block depth means are kept.
 
 Tracking (:class:`VideoFaceTracker`) is the recognition stage's (``microexp.face2d.track``:
 dlib HOG detection, 68-point predictor in a box carried by the stable points, re-detection
@@ -57,7 +58,14 @@ from microexp.face2d.track import (
     landmark_jump,
     tracked_box,
 )
-from microexp.io.frames import frame_number
+from microexp.io.frames import (
+    COLOR_SUFFIXES,
+    FrameFolderError,
+    frame_number,
+    index_frame_folder,
+    read_color,
+    read_depth,
+)
 from microexp.spotting.crops import VideoCrops, load_video_crops, save_video_crops
 from microexp.spotting.grid import block_mean_depth
 
@@ -81,18 +89,47 @@ class VideoFrame:
     intrinsics: Intrinsics | None = None  # the color camera's (3D registration needs them)
 
 
-def iter_frame_folder(folder: str | os.PathLike[str]) -> Iterator[VideoFrame]:
-    """Color frames of a folder (``img<n>.jpg`` etc.) in frame-number order, one at a time."""
+def iter_frame_folder(
+    folder: str | os.PathLike[str],
+    color_dir: str = ".",
+    depth_dir: str | None = None,
+    *,
+    depth_scale: float = 0.001,
+    intrinsics: Intrinsics | None = None,
+) -> Iterator[VideoFrame]:
+    """Frames of a folder in frame-number order, one at a time.
+
+    ``color_dir="."``, ``depth_dir=None``: the color frames (``img<n>.jpg`` etc.) directly in
+    the folder, no depth (CAS(ME)^2's ``rawpic/s15/15_0101.../img1.jpg``). With ``depth_dir``
+    (CAS(ME)^3 Part A's ``spNO.1/a/color/153.jpg`` + ``spNO.1/a/depth/153.png``) color and
+    16-bit depth are paired by frame number (:func:`microexp.io.frames.index_frame_folder`;
+    frames in one stream only are skipped) and depth is given in mm (``depth_scale`` metres a
+    unit; 0 = no data -> NaN). ``intrinsics``: the color camera's, where the data set gives
+    them (3D registration needs them; without, depth is registered in 2D).
+    """
     folder = Path(folder)
-    files = [p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")]
-    if not files:
-        raise FileNotFoundError(f"no image frames in {folder}")
-    numbered = sorted((frame_number(p), p) for p in files)
-    for number, path in numbered:
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise OSError(f"cannot read frame {path}")
-        yield VideoFrame(number, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), None)
+    if depth_dir is None and color_dir in (".", ""):
+        files = [p for p in folder.iterdir() if p.suffix.lower() in COLOR_SUFFIXES]
+        if not files:
+            raise FileNotFoundError(f"no image frames in {folder}")
+        for number, path in sorted((frame_number(p), p) for p in files):
+            yield VideoFrame(number, read_color(path), None, intrinsics)
+        return
+    index = index_frame_folder(folder, color_dir, depth_dir)
+    scale_mm = np.float32(float(depth_scale) * 1000.0)
+    for number in index.frame_numbers.tolist():
+        depth_mm = None
+        if depth_dir is not None:
+            units = read_depth(index.depth[number])
+            depth_mm = units.astype(np.float32) * scale_mm
+            depth_mm[units == 0] = np.nan
+        color = read_color(index.color[number])
+        if depth_mm is not None and depth_mm.shape != color.shape[:2]:
+            raise FrameFolderError(
+                f"{index.depth[number]}: depth {depth_mm.shape} and color {color.shape[:2]} "
+                "sizes differ (depth must be registered to color)"
+            )
+        yield VideoFrame(number, color, depth_mm, intrinsics)
 
 
 def iter_recording(path: str | os.PathLike[str], **options) -> Iterator[VideoFrame]:
