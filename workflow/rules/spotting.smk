@@ -99,8 +99,8 @@ rule spotting_crops:
     params:
         face2d=config["face2d"],
         smoothing=SPOTTING.get("alignment_smoothing_frames", 3),
-        # frame folders: (color, depth) sub-folders by layout (casme3_a: color/, depth/)
-        frame_layout=lambda wildcards: frame_layout(SPOTTING["datasets"][wildcards.spot_set]),
+        # frame folders: (color, depth) sub-folders (casme3_a: color/, depth/)
+        frame_layout=lambda wildcards: spot_frame_layout(wildcards.spot_set),
         depth_scale=lambda wildcards: SPOTTING["datasets"][wildcards.spot_set].get(
             "depth_scale", 0.001
         ),

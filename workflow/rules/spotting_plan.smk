@@ -59,6 +59,15 @@ def spot_sources(spot_set: str) -> dict[str, str]:
 SPOT_SOURCES = {name: spot_sources(name) for name in SPOTTING.get("datasets", {})}
 
 
+def spot_frame_layout(spot_set: str) -> tuple[str, str | None]:
+    """(color, depth) sub-folders of a frame-folder video: CAS(ME)^3 Part A's color/ and depth/,
+    an entry's own color_dir / depth_dir, else the color frames in the folder itself."""
+    entry = SPOTTING["datasets"][spot_set]
+    if entry["layout"] == "casme3_a" or "color_dir" in entry or "depth_dir" in entry:
+        return frame_layout(entry)
+    return ".", None
+
+
 def spot_method_files(spot_set: str, suffix: str, video: str | None = None) -> list[str]:
     entry = SPOTTING["datasets"][spot_set]
     videos = [video] if video else sorted(SPOT_SOURCES[spot_set])
