@@ -327,3 +327,15 @@ def test_whole_video_ingestion_does_not_import_numba_or_scipy():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_lbp_block_histograms_same_in_any_chunking():
+    # a frame's XY codes depend on that frame only: chunks of the video give the whole's
+    frames = np.random.default_rng(3).integers(0, 256, size=(23, 40, 36), dtype=np.uint8)
+    whole = lbp_block_histograms(frames, (6, 6), chunk_frames=len(frames))
+    for chunk in (1, 5, 7, 22):
+        np.testing.assert_array_equal(
+            lbp_block_histograms(frames, (6, 6), chunk_frames=chunk), whole
+        )
+    with pytest.raises(ValueError, match="chunk_frames"):
+        lbp_block_histograms(frames, (6, 6), chunk_frames=0)

@@ -41,21 +41,44 @@ def lbp_block_histograms(
     radius: int = 1,
     neighbors: int = 8,
     mapping: str = "u2",
+    chunk_frames: int = 128,
 ) -> np.ndarray:
     """Normalised LBP histograms (T, rows * cols, n_bins) of every frame's blocks (row-major).
 
     ``frames``: (T, H, W) gray face crops. Codes are computed at centres radius..H-1-radius
-    (no padding, as the recognition features); a block counts the centres inside it.
+    (no padding, as the recognition features); a block counts the centres inside it. A
+    frame's XY codes depend on that frame only, so the video is taken ``chunk_frames`` frames
+    at a time: the same histograms, with the codes' int64 intermediates bounded (a whole
+    1,800-frame video at once needed about 1.5 GB).
     """
     volume = np.asarray(frames)
     if volume.ndim != 3:
         raise ValueError(f"frames must be (T, H, W), got shape {volume.shape}")
+    if chunk_frames < 1:
+        raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
+    table, n_bins = lbp_mapping(neighbors, mapping)
+    parts = [
+        _chunk_histograms(volume[t : t + chunk_frames], grid, radius, neighbors, table, n_bins)
+        for t in range(0, len(volume), chunk_frames)
+    ]
+    if not parts:
+        return np.zeros((0, grid[0] * grid[1], n_bins))
+    return np.concatenate(parts, axis=0)
+
+
+def _chunk_histograms(
+    volume: np.ndarray,
+    grid: tuple[int, int],
+    radius: int,
+    neighbors: int,
+    table: np.ndarray,
+    n_bins: int,
+) -> np.ndarray:
     n_frames, height, width = volume.shape
     # The kernel computes all three planes and needs one frame either side: pad by edge
     # frames and keep the XY plane (the temporal planes are not used here).
     padded = np.concatenate([volume[:1], volume, volume[-1:]], axis=0)
     codes = lbptop_codes(padded, (radius, radius, 1), (neighbors, neighbors, neighbors)).xy
-    table, n_bins = lbp_mapping(neighbors, mapping)
     bins = table[codes].astype(np.int64)  # (T, H - 2r, W - 2r)
     rows, cols = grid
     ys = block_bounds(height, rows, 0) - radius
