@@ -211,3 +211,32 @@ def test_prepare_truth_offset_zero_becomes_apex():
     assert sheet["offset"].tolist() == [120, 0, 320, 0]  # input not modified
     t = evaluate_spotting(frame(("v", 200, 210, "macro")), out)
     assert int(t.loc["macro", "tp"]) == 1
+
+
+def test_spotting_truth_from_a_casme3_a_sheet():
+    from microexp.evaluate.spotting import spotting_truth_from_sheet
+
+    sheet = pd.DataFrame(
+        {
+            "subject": ["spNO.1", "spNO.2", "spNO.2", "spNO.2"],
+            "video": ["a", "a", "a", "b"],
+            # 10 frames at 30 fps (333 ms: micro, the sheet says macro); offset 0 (kept the
+            # sheet's micro, offset -> apex); 60 frames (2 s: macro); no type at all
+            "onset": [100, 200, 300, 10],
+            "apex": [105, 210, 330, 12],
+            "offset": [109, pd.NA, 359, pd.NA],
+            "expression_type": ["macro", "micro", "macro", None],
+            "problems": ["", "", "onset after offset", ""],
+        }
+    )
+    truth, counts = spotting_truth_from_sheet(sheet, "casme3_a")
+    assert truth["video"].tolist() == ["spNO.1_a", "spNO.2_a", "spNO.2_a"]
+    assert truth["expression_type"].tolist() == ["micro", "micro", "macro"]
+    assert truth["offset"].tolist() == [109, 210, 359]
+    assert truth["offset_unannotated"].tolist() == [False, True, False]
+    assert counts["offset_from_apex"] == 2 and counts["untyped"] == 1 and counts["flagged"] == 1
+    assert counts["differ_from_sheet"] == 1 and counts["kept_sheet_type"] == 2
+    # any other layout keeps the sheet's video names and types
+    other, _ = spotting_truth_from_sheet(sheet, "casme_sq")
+    assert other["video"].tolist() == ["a", "a", "a"]
+    assert other["expression_type"].tolist() == ["macro", "micro", "macro"]

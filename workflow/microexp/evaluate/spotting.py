@@ -56,6 +56,8 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
+from microexp.io.expression_type import classify_samples
+
 __all__ = [
     "COUNTINGS",
     "EXPRESSION_TYPES",
@@ -65,6 +67,7 @@ __all__ = [
     "prepare_spotting_truth",
     "scores_from_counts",
     "spotting_counts",
+    "spotting_truth_from_sheet",
 ]
 
 Counting = Literal["megc2020", "one_to_one"]
@@ -253,3 +256,46 @@ def prepare_spotting_truth(sheet: pd.DataFrame) -> tuple[pd.DataFrame, dict[str,
         "offset_missing": int((out["offset"] == 0).sum()),
     }
     return out, counts
+
+
+def spotting_truth_from_sheet(
+    sheet: pd.DataFrame, layout: str
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The scored ground truth of a spotting data set from its annotation sheet (a reader's
+    table: subject, video, onset, apex, offset, expression_type, problems).
+
+    Unannotated (0 / <NA>) apex and offset frames are repaired by `prepare_spotting_truth`;
+    each row keeps ``offset_unannotated`` so the table can say how many were repaired.
+    CAS(ME)^3 Part A (``casme3_a``, docs/methods.md#spotting): its videos are named a, b, ...
+    within each subject, so a video is keyed ``<subject>_<video>`` (``spNO.1_a``), and the
+    expression type comes from CAS(ME)^3's duration rule on the sheet's frames (<= 500 ms at
+    30 fps is micro) wherever the rule can decide (not where the offset is unannotated or
+    before the onset: there the sheet's type stays). Rows typed neither micro nor macro are
+    dropped. Returns the truth and the counts of `prepare_spotting_truth` plus
+    ``flagged`` (rows the reader flagged, kept), ``untyped`` (dropped) and, for casme3_a,
+    ``typed_by_rule``, ``differ_from_sheet`` and ``kept_sheet_type``.
+    """
+    columns = ["subject", "video", "onset", "apex", "offset", "expression_type"]
+    rows = sheet.loc[:, columns].copy()
+    if layout == "casme3_a":
+        rows["video"] = rows["subject"].astype(str) + "_" + rows["video"].astype(str)
+    for column in ("apex", "offset"):  # the readers give <NA> for an unannotated (0) frame
+        rows[column] = pd.to_numeric(rows[column], errors="coerce").fillna(0).astype("int64")
+    unannotated = rows["offset"].to_numpy() == 0
+    truth, counts = prepare_spotting_truth(rows)
+    truth["offset_unannotated"] = unannotated
+    if layout == "casme3_a":
+        by_rule = classify_samples(sheet.loc[:, ["onset", "apex", "offset"]], "casme3_a")
+        known = by_rule.notna().to_numpy()
+        sheet_type = truth["expression_type"].fillna("").to_numpy()
+        counts["typed_by_rule"] = int(known.sum())
+        counts["differ_from_sheet"] = int(
+            (known & (by_rule.fillna("").to_numpy() != sheet_type)).sum()
+        )
+        counts["kept_sheet_type"] = int((~known).sum())
+        truth.loc[known, "expression_type"] = by_rule[known]
+    problems = sheet["problems"] if "problems" in sheet else pd.Series("", index=sheet.index)
+    counts["flagged"] = int((problems.fillna("").astype(str).str.len() > 0).sum())
+    typed = truth["expression_type"].isin(["micro", "macro"]).to_numpy()
+    counts["untyped"] = int((~typed).sum())
+    return truth[typed], counts
