@@ -4,8 +4,11 @@
 # overlap variant is evaluated on the same folds and SVM settings share Gram matrices. An entry
 # with `settings_per_job: n` runs in chunks of n experiments (classify_<entry>_chunk<k>, one job
 # each, for several cores or cluster nodes) and classify_<entry> merges the chunks' files into
-# the entry's, identical to the unchunked job's. The rules give the scripts every path: the
-# feature files as params, their chunk jobs' markers as inputs (common.smk, chunk_done).
+# the entry's, identical to the unchunked job's. A fusion entry runs one job per (scheme,
+# protocol) (fusion_<entry>_<scheme>_<protocol>: its nested a is the costliest part of a run,
+# and the pairs share no work) and fusion_<entry> joins their files and figures the same way.
+# The rules give the scripts every path: the feature files as params, their chunk jobs'
+# markers as inputs (common.smk, chunk_done).
 
 
 CLASSIFY_JOBS = []  # (entry, data set, experiments, chunk k, rule-name / log suffix, outputs)
@@ -81,18 +84,53 @@ for _entry, _dataset, _experiments, _k, _suffix, _outputs in CLASSIFY_JOBS:
 
 for _entry, _fusion in FUSION_ENTRIES.items():
     _dataset = _fusion.dataset
+    _parts = []  # (k, scheme, protocol, chunk files, runs folder)
+    for _k, (_scheme, _protocol) in enumerate(_fusion.parts()):
+        _runs = f"{RESULTS}/{_dataset}/fusion/{_entry}/{_scheme}/{_protocol}"
+        _parts.append((_k, _scheme, _protocol, chunk_outputs(_dataset, _entry, _k), _runs))
+
+    for _k, _scheme, _protocol, _outputs, _runs in _parts:
+
+        rule:
+            name:
+                f"fusion_{rule_name(_entry)}_{rule_name(_scheme)}_{_protocol}"
+            input:
+                samples=f"{RESULTS}/{_dataset}/samples.tsv",
+                features=feature_chunks_done(_dataset, _fusion.experiments()),
+            output:
+                **_outputs,
+                runs=directory(_runs),
+            log:
+                f"{LOGS}/{_dataset}/fusion/{_entry}_{_scheme}_{_protocol}.log",
+            benchmark:
+                f"{BENCHMARKS}/{_dataset}/fusion/{_entry}_{_scheme}_{_protocol}.tsv"
+            conda:
+                "../../envs/classify.yaml"
+            threads: 1
+            resources:
+                mem_mb=lambda wildcards, attempt: 2000 * attempt,
+                runtime=60,
+            params:
+                entry=_entry,
+                part=(_scheme, _protocol),
+                feature_files=feature_file_map(_dataset, _fusion.experiments()),
+                fingerprint=fingerprint(_fusion.as_config()),
+                version=config["versions"]["classify"],
+            script:
+                "../scripts/fusion.py"
 
     rule:
         name:
             f"fusion_{rule_name(_entry)}"
         input:
-            samples=f"{RESULTS}/{_dataset}/samples.tsv",
-            features=feature_chunks_done(_dataset, _fusion.experiments()),
+            scores=[part[3]["scores"] for part in _parts],
+            excluded=[part[3]["excluded"] for part in _parts],
+            summary=[part[3]["summary"] for part in _parts],
+            runs=[part[4] for part in _parts],
         output:
             scores=f"{RESULTS}/{_dataset}/scores/{_entry}.tsv",
             excluded=f"{RESULTS}/{_dataset}/scores/{_entry}.excluded.tsv",
             summary=f"{RESULTS}/{_dataset}/scores/{_entry}.json",
-            runs=directory(f"{RESULTS}/{_dataset}/fusion/{_entry}"),
             figures=report(
                 directory(f"{RESULTS}/figures/{_dataset}/fusion_{_entry}"),
                 patterns=["{name}.png"],
@@ -102,19 +140,14 @@ for _entry, _fusion in FUSION_ENTRIES.items():
             ),
         log:
             f"{LOGS}/{_dataset}/fusion/{_entry}.log",
-        benchmark:
-            f"{BENCHMARKS}/{_dataset}/fusion/{_entry}.tsv"
         conda:
             "../../envs/classify.yaml"
         threads: 1
         resources:
-            mem_mb=lambda wildcards, attempt: 2000 * attempt,
-            runtime=60,
+            mem_mb=500,
+            runtime=5,
         params:
             entry=_entry,
-            feature_files=feature_file_map(_dataset, _fusion.experiments()),
-            fingerprint=fingerprint(_fusion.as_config()),
             captions=Captions(f"{RESULTS}/figures/{_dataset}/fusion_{_entry}/captions.json"),
-            version=config["versions"]["classify"],
         script:
-            "../scripts/fusion.py"
+            "../scripts/fusion_merge.py"

@@ -8,7 +8,9 @@
 files exactly as one job would have: experiments do not depend on each other's presence.
 ``config["fusion"]`` holds fusion entries (`FusionEntry`): LBP-TOP fused with each curvature
 descriptor, per class scheme and protocol, with the oracle a and the nested a (DSME-3D Table 11,
-Eq. 13); one job of ``fusion_<entry>`` each.
+Eq. 13); one job per (scheme, protocol) of an entry (`FusionEntry.parts`,
+``fusion_<entry>_<scheme>_<protocol>``, chunk k of the entry's chunk files in that order) and
+``fusion_<entry>`` joining them with `merge_entry_chunks`.
 
 Files (docs/data-contracts.md; the rules give every path, this module derives none):
 
@@ -19,12 +21,13 @@ Files (docs/data-contracts.md; the rules give every path, this module derives no
 - ``results/{dataset}/scores/{entry}.excluded.tsv``: experiment, sample, stage, reason for
   every sample an experiment left out;
 - ``results/{dataset}/scores/chunks/{entry}/{k}.tsv`` (``.excluded.tsv``, ``.json``): the same
-  three files of chunk k of a chunked entry;
+  three files of chunk k of a chunked entry or of part k of a fusion entry;
 - ``results/{dataset}/fusion/{entry}/{scheme}/{protocol}/``: the 2D and 3D predictions on the
   fusion's common samples (``lbptop.parquet``, ``<descriptor>.parquet``), the fused predictions
   (``<descriptor>.oracle.parquet``, ``<descriptor>.nested.parquet``), the weights chosen
   (``<descriptor>.alphas.tsv``) and the curves (``<descriptor>.curve.tsv``: score against a on
-  the test predictions; ``<descriptor>.inner_curve.tsv``: per outer fold on its inner folds).
+  the test predictions; ``<descriptor>.inner_curve.tsv``: per outer fold on its inner folds),
+  and ``figures/`` (the part's PNGs and ``captions.json``, copied into the report's folder).
 """
 
 from __future__ import annotations
@@ -224,6 +227,13 @@ class FusionEntry:
     @property
     def schemes(self) -> list[str]:
         return [s.scheme.name for s in self.experiments2d]
+
+    def parts(self) -> list[tuple[str, str]]:
+        """The entry's (scheme, protocol) pairs in the order its files list them: each is a
+        job of its own (``fusion_<entry>_<scheme>_<protocol>``; joined by ``fusion_<entry>``),
+        since no pair shares a computation with another (the LBP-TOP memo is per scheme and
+        split)."""
+        return [(scheme, protocol) for scheme in self.schemes for protocol in self.protocols]
 
     def experiments(self) -> list[ExperimentSpec]:
         """Every 2D and 3D experiment of the entry (for the feature settings they read)."""
@@ -459,11 +469,20 @@ def run_fusion_entry(
     scores_path: str | Path,
     excluded_path: str | Path,
     summary_path: str | Path,
+    parts: Sequence[tuple[str, str]] | None = None,
 ) -> tuple[pd.DataFrame, dict[tuple[str, str], dict[str, NestedFusionRun]]]:
     """Every (scheme, protocol, descriptor) fusion of an entry (docs/methods.md#fusion): the 2D and
     3D SVMs on the common samples, the oracle a and the nested a; writes the files of the module
     docstring and the scores rows (kind ``fusion``: LBP-TOP alone, each descriptor alone, each
-    fusion with its a). Returns the scores and the runs by (scheme, protocol)."""
+    fusion with its a). Returns the scores and the runs by (scheme, protocol).
+
+    ``parts``: only these (scheme, protocol) pairs of ``entry.parts()`` (the workflow runs one
+    job per pair and joins their files with ``merge_entry_chunks``: the rows of the whole
+    entry, byte for byte, since each pair's computation is independent of the others)."""
+    if parts is not None:
+        unknown = set(parts) - set(entry.parts())
+        if unknown:
+            raise ValueError(f"fusion {entry.name}: no (scheme, protocol) {sorted(unknown)}")
     scores, excluded, summary = [], [], {}
     runs: dict[tuple[str, str], dict[str, NestedFusionRun]] = {}
     # LBP-TOP's outer and inner predictions, computed once for all descriptors that keep the
@@ -474,6 +493,8 @@ def run_fusion_entry(
         scheme = spec2d.scheme.name
         setting = _fusion_setting(spec2d)
         for protocol in entry.protocols:
+            if parts is not None and (scheme, protocol) not in parts:
+                continue
             folder = Path(out_dir) / scheme / protocol
             folder.mkdir(parents=True, exist_ok=True)
             runs[(scheme, protocol)] = {}
