@@ -53,6 +53,17 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/deep.smk"
 
 
+# Snakemake 9's job rate limit (by default 100 jobs a second) makes its local scheduler start a
+# 1-s timer after every pass that leaves jobs waiting for a core, and the timer's pass starts
+# the next timer: each finished job adds a chain of passes that lasts as long as jobs wait, and
+# each pass checks the inputs of every waiting job. At the paper preset's size (README, "Jobs,
+# disk and reruns") that kept Snakemake itself at 30-50 % of a core, ~16 % of the run's CPU,
+# and it grows with the number of jobs. A local run submits nothing, so the default limit is
+# dropped; a limit set on the command line or in a profile is kept, and so are cluster runs'.
+onstart:
+    drop_default_job_rate_limit(workflow)
+
+
 rule all:
     default_target: True
     input:

@@ -102,6 +102,22 @@ def synthetic_targets() -> list[str]:
     return targets
 
 
+# --- scheduling ----------------------------------------------------------------------------
+def drop_default_job_rate_limit(workflow) -> bool:
+    """Local runs: remove Snakemake's default job rate limit (100 jobs per 1 s) from the
+    scheduler before it starts (the Snakefile's `onstart`, which says why). Returns whether it
+    was removed; a limit other than the default, or a cluster executor, is left alone."""
+    scheduler = getattr(workflow, "scheduler", None)
+    limiter = getattr(scheduler, "job_rate_limiter", None)
+    if limiter is None or not workflow.local_exec:
+        return False
+    if (limiter.max_jobs, limiter.timespan) != (100, 1):
+        return False
+    scheduler.job_rate_limiter = None
+    logger.info("local run: Snakemake's default job rate limit (100 jobs/1 s) is not applied")
+    return True
+
+
 # --- data sets and their samples ---------------------------------------------------------
 def dataset_samples(name: str) -> dict[str, dict]:
     """Every sample of a configured data set and its samples.tsv row, known when the workflow
