@@ -373,6 +373,62 @@ def test_fusion_entry_computes_lbptop_once_and_writes_what_separate_runs_write(
             ).read_bytes(), path
 
 
+def test_fusion_parts_joined_are_the_whole_entry_byte_for_byte(
+    results,  # noqa: F811
+    tmp_path,
+):
+    """The workflow runs one job per (scheme, protocol) of a fusion entry and joins their files
+    (rules fusion_<entry>_<scheme>_<protocol> and fusion_<entry>): the joined scores, excluded
+    samples and summary are byte for byte those of one run over the whole entry, and so is every
+    run file."""
+    config = toy_config()
+    config["fusion"]["t11"]["protocols"] = ["loso", "kfold"]
+    config["fusion"]["t11"]["kfold"] = {"n_splits": 3, "n_repeats": 2}
+    entry = fusion_entries(config)["t11"]
+    assert entry.parts() == [("objective", "loso"), ("objective", "kfold")]
+
+    def run(folder, parts=None):
+        return run_fusion_entry(
+            entry,
+            **inputs_of(results),
+            out_dir=folder / "runs",
+            scores_path=folder / "t11.tsv",
+            excluded_path=folder / "t11.excluded.tsv",
+            summary_path=folder / "t11.json",
+            parts=parts,
+        )
+
+    _, whole_runs = run(tmp_path / "whole")
+    chunks = []
+    for k, part in enumerate(entry.parts()):
+        _, runs = run(tmp_path / "parts" / str(k), parts=[part])
+        assert list(runs) == [part]
+        chunks.append(tmp_path / "parts" / str(k))
+    assert list(whole_runs) == entry.parts()
+    merge_entry_chunks(
+        [c / "t11.tsv" for c in chunks],
+        [c / "t11.excluded.tsv" for c in chunks],
+        [c / "t11.json" for c in chunks],
+        scores_path=tmp_path / "joined.tsv",
+        excluded_path=tmp_path / "joined.excluded.tsv",
+        summary_path=tmp_path / "joined.json",
+    )
+    for name, suffix in (("t11", ".tsv"), ("t11", ".excluded.tsv"), ("t11", ".json")):
+        whole = (tmp_path / "whole" / f"{name}{suffix}").read_bytes()
+        assert (tmp_path / f"joined{suffix}").read_bytes() == whole, suffix
+    assert len(pd.read_csv(tmp_path / "joined.tsv", sep="\t")["protocol"].unique()) == 2
+    for k, (scheme, protocol) in enumerate(entry.parts()):
+        folder = Path(scheme) / protocol
+        files = sorted(p.name for p in (tmp_path / "whole" / "runs" / folder).iterdir())
+        assert files == sorted(p.name for p in (chunks[k] / "runs" / folder).iterdir())
+        for file in files:
+            assert (chunks[k] / "runs" / folder / file).read_bytes() == (
+                tmp_path / "whole" / "runs" / folder / file
+            ).read_bytes(), (folder, file)
+    with pytest.raises(ValueError, match="no \\(scheme, protocol\\)"):
+        run(tmp_path / "bad", parts=[("objective", "nested")])
+
+
 # ------------------------------------------------------------------ report pieces
 
 
