@@ -1,15 +1,12 @@
 # Spotting data sets, their videos and target lists (used by workflow/rules/spotting.smk);
 # computed once, when the workflow is parsed.
-import glob as _glob
-
-from microexp.io.datasets import frame_layout
+from microexp.io.datasets import frame_layout, spotting_video_sources
 from microexp.synthetic.long_video import LongVideoSettings, plan_long_videos
 
 SPOTTING = config.get("spotting", {})
 SPOT_SYNTHETIC = LongVideoSettings.from_config(SPOTTING.get("synthetic", {}))
 SPOT_PLANS = {plan.video: plan for plan in plan_long_videos(SYNTHETIC, SPOT_SYNTHETIC)}
 SPOT_RAW = f"{SYNTHETIC_RAW}/spotting"
-SPOT_VIDEO_ID = re.compile(r"^(?P<video>\d+_\d{4})")
 
 
 def spot_sources(spot_set: str) -> dict[str, str]:
@@ -26,34 +23,10 @@ def spot_sources(spot_set: str) -> dict[str, str]:
             )
             for video, plan in SPOT_PLANS.items()
         }
-    sources = {}
-    # CAS(ME)^3 Part A: video folders repeat across subjects (spNO.1/a, spNO.2/a): the key is
-    # <subject>_<video>, as spotting_truth keys the sheet's rows
-    by_subject = entry["layout"] == "casme3_a"
-    parts = re.compile(
-        "^"
-        + re.escape(entry["source"])
-        .replace(r"\{subject\}", "(?P<subject>[^/]+)")
-        .replace(r"\{video\}", "(?P<video>[^/]+)")
-        .replace(r"\*", "[^/]*")
-        + "$"
-    )
-    for path in sorted(_glob.glob(str(root / entry["source"].format(subject="*", video="*")))):
-        name = Path(path).name
-        match = SPOT_VIDEO_ID.match(name) if entry["layout"] == "casme_sq" else None
-        if by_subject:
-            found = parts.match(Path(path).relative_to(root).as_posix())
-            if found is None:
-                raise ValueError(f"spotting data set {spot_set}: {path} does not match {parts}")
-            key = f"{found['subject']}_{found['video']}"
-        else:
-            key = match["video"] if match else Path(path).stem
-        if key in sources:
-            raise ValueError(
-                f"spotting data set {spot_set}: {sources[key]} and {path} both give video {key}"
-            )
-        sources[key] = path
-    return sources
+    try:
+        return spotting_video_sources(root, entry["source"], entry["layout"])
+    except ValueError as error:
+        raise ValueError(f"spotting data set {spot_set}: {error}") from None
 
 
 SPOT_SOURCES = {name: spot_sources(name) for name in SPOTTING.get("datasets", {})}
