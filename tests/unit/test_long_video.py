@@ -152,3 +152,15 @@ def test_the_renderer_refuses_intensities_beyond_its_bound(settings):
     a[AU_NAMES.index("AU45")] = 1.2
     with pytest.raises(ValueError, match="blink"):
         render_frame(subject, a, max_intensity=MAX_AU_INTENSITY)
+
+
+def test_the_long_videos_subject_from_the_runs_calibrated_landmarks_is_the_same(settings):
+    # rule spotting_synthetic_video reads the photograph's landmarks from the run's file
+    # (rule synthetic_photo_landmarks) instead of running dlib again: the same subject
+    from microexp.synthetic.photo import photo_face, photo_face_from_landmarks
+
+    long = LongVideoSettings()
+    photo = photo_face_from_landmarks(np.array(photo_face().landmarks))
+    built, reused = long_subject(settings, long, 1), long_subject(settings, long, 1, photo)
+    for name in ("texture", "alpha", "depth_mm", "background_color", "neutral_landmarks2d"):
+        np.testing.assert_array_equal(getattr(reused, name), getattr(built, name), err_msg=name)

@@ -18,6 +18,8 @@ rule spotting:
 
 
 rule spotting_synthetic_video:
+    input:
+        photo_landmarks=rules.synthetic_photo_landmarks.output[0],
     output:
         frames=directory(f"{SPOT_RAW}/casme_sq/rawpic/{{spot_subject}}/{{spot_folder}}"),
         recording=f"{SPOT_RAW}/realsense/{{spot_subject}}/{{spot_folder}}.db3",

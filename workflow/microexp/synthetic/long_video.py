@@ -48,6 +48,7 @@ from microexp.synthetic.face import SyntheticSubject, make_subject
 from microexp.synthetic.generate import JPEG_QUALITY, SyntheticFrame, event_profile, head_pivot
 from microexp.synthetic.labels import emotion_labels, objective_class, self_reported_emotion
 from microexp.synthetic.motion import HeadTrajectory, rigid_motion
+from microexp.synthetic.photo import PhotoFace
 from microexp.synthetic.render import MAX_AU_INTENSITY
 from microexp.synthetic.schedule import (
     ExpressionEvent,
@@ -298,8 +299,16 @@ def _intrinsics(long: LongVideoSettings) -> Intrinsics:
     )  # fmt: skip
 
 
-def long_subject(settings: SyntheticSettings, long: LongVideoSettings, subject_index: int):
-    return make_subject(subject_index, settings.seed, _intrinsics(long))
+def long_subject(
+    settings: SyntheticSettings,
+    long: LongVideoSettings,
+    subject_index: int,
+    photo: PhotoFace | None = None,
+):
+    """The long videos' subject ``subject_index``; ``photo``: the calibrated source photograph
+    (the workflow reads it from rule synthetic_photo_landmarks' file; default: calibrated here,
+    with dlib, as `make_subject` does)."""
+    return make_subject(subject_index, settings.seed, _intrinsics(long), photo)
 
 
 def au_timeline(plan: LongVideoPlan, au_gain: np.ndarray) -> np.ndarray:
@@ -365,12 +374,14 @@ def write_long_video(
     long: LongVideoSettings,
     root: Path,
     truth_path: Path,
+    photo: PhotoFace | None = None,
 ) -> None:
-    """Render once; write the CAS(ME)^2 frame folder, the RealSense recording and the truth."""
+    """Render once; write the CAS(ME)^2 frame folder, the RealSense recording and the truth.
+    ``photo``: as in `long_subject`."""
     from microexp.io.containers import CaptureFrame
     from microexp.synthetic.recording import write_recording
 
-    subject = long_subject(settings, long, plan.subject_index)
+    subject = long_subject(settings, long, plan.subject_index, photo)
     folder = root / "casme_sq" / plan.frame_folder
     folder.mkdir(parents=True, exist_ok=True)
     landmarks, motions = [], []
