@@ -104,6 +104,10 @@ for _entry, _fusion in FUSION_ENTRIES.items():
                 f"{LOGS}/{_dataset}/fusion/{_entry}_{_scheme}_{_protocol}.log",
             benchmark:
                 f"{BENCHMARKS}/{_dataset}/fusion/{_entry}_{_scheme}_{_protocol}.tsv"
+            # started before the sweep chunks that become ready with them: they are the
+            # longest jobs of a run (~210-290 CPU-s each at the paper's size against ~135-180
+            # for a 58-setting chunk), and a long job started last leaves a core idle
+            priority: 1
             conda:
                 "../../envs/classify.yaml"
             threads: 1
