@@ -4,9 +4,10 @@
 # overlap variant is evaluated on the same folds and SVM settings share Gram matrices. An entry
 # with `settings_per_job: n` runs in chunks of n experiments (classify_<entry>_chunk<k>, one job
 # each, for several cores or cluster nodes) and classify_<entry> merges the chunks' files into
-# the entry's, identical to the unchunked job's. A fusion entry runs one job per (scheme,
-# protocol) (fusion_<entry>_<scheme>_<protocol>: its nested a is the costliest part of a run,
-# and the pairs share no work) and fusion_<entry> joins their files and figures the same way.
+# the entry's, identical to the unchunked job's. A fusion entry runs in one job
+# (fusion_<entry>_all) or, with `split_jobs: true`, one per (scheme, protocol)
+# (fusion_<entry>_<scheme>_<protocol>: the paper's nested a is the costliest part of a run, and
+# the pairs share no work); fusion_<entry> joins their files and figures the same way.
 # The rules give the scripts every path: the feature files as params, their chunk jobs'
 # markers as inputs (common.smk, chunk_done).
 
@@ -84,30 +85,31 @@ for _entry, _dataset, _experiments, _k, _suffix, _outputs in CLASSIFY_JOBS:
 
 for _entry, _fusion in FUSION_ENTRIES.items():
     _dataset = _fusion.dataset
-    _parts = []  # (k, scheme, protocol, chunk files, runs folder)
-    for _k, (_scheme, _protocol) in enumerate(_fusion.parts()):
-        _runs = f"{RESULTS}/{_dataset}/fusion/{_entry}/{_scheme}/{_protocol}"
-        _parts.append((_k, _scheme, _protocol, chunk_outputs(_dataset, _entry, _k), _runs))
+    _parts = []  # (k, its (scheme, protocol) pairs, rule-name suffix, chunk files, runs folders)
+    for _k, _pairs in enumerate(_fusion.part_jobs()):
+        _suffix = "_".join(map(rule_name, _pairs[0])) if len(_pairs) == 1 else "all"
+        _runs = [f"{RESULTS}/{_dataset}/fusion/{_entry}/{s}/{p}" for s, p in _pairs]
+        _parts.append((_k, _pairs, _suffix, chunk_outputs(_dataset, _entry, _k), _runs))
 
-    for _k, _scheme, _protocol, _outputs, _runs in _parts:
+    for _k, _pairs, _suffix, _outputs, _runs in _parts:
 
         rule:
             name:
-                f"fusion_{rule_name(_entry)}_{rule_name(_scheme)}_{_protocol}"
+                f"fusion_{rule_name(_entry)}_{_suffix}"
             input:
                 samples=f"{RESULTS}/{_dataset}/samples.tsv",
                 features=feature_chunks_done(_dataset, _fusion.experiments()),
             output:
                 **_outputs,
-                runs=directory(_runs),
+                runs=[directory(runs) for runs in _runs],
             log:
-                f"{LOGS}/{_dataset}/fusion/{_entry}_{_scheme}_{_protocol}.log",
+                f"{LOGS}/{_dataset}/fusion/{_entry}_{_suffix}.log",
             benchmark:
-                f"{BENCHMARKS}/{_dataset}/fusion/{_entry}_{_scheme}_{_protocol}.tsv"
-            # started before the sweep chunks that become ready with them: they are the
-            # longest jobs of a run (~210-290 CPU-s each at the paper's size against ~135-180
-            # for a 58-setting chunk), and a long job started last leaves a core idle
-            priority: 1
+                f"{BENCHMARKS}/{_dataset}/fusion/{_entry}_{_suffix}.tsv"
+            # split parts start before the sweep chunks that become ready with them: at the
+            # paper's size they are the longest jobs (~210-290 CPU-s each against ~135-180 for
+            # a 58-setting chunk), and a long job started last leaves a core idle
+            priority: 1 if _fusion.split_jobs else 0
             conda:
                 "../../envs/classify.yaml"
             threads: 1
@@ -116,7 +118,7 @@ for _entry, _fusion in FUSION_ENTRIES.items():
                 runtime=60,
             params:
                 entry=_entry,
-                part=(_scheme, _protocol),
+                parts=_pairs,
                 feature_files=feature_file_map(_dataset, _fusion.experiments()),
                 fingerprint=fingerprint(_fusion.as_config()),
                 version=config["versions"]["classify"],
@@ -130,7 +132,7 @@ for _entry, _fusion in FUSION_ENTRIES.items():
             scores=[part[3]["scores"] for part in _parts],
             excluded=[part[3]["excluded"] for part in _parts],
             summary=[part[3]["summary"] for part in _parts],
-            runs=[part[4] for part in _parts],
+            runs=[runs for part in _parts for runs in part[4]],
         output:
             scores=f"{RESULTS}/{_dataset}/scores/{_entry}.tsv",
             excluded=f"{RESULTS}/{_dataset}/scores/{_entry}.excluded.tsv",

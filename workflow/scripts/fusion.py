@@ -1,6 +1,6 @@
-"""Rule fusion_<entry>_<scheme>_<protocol>: one (scheme, protocol) of a fusion entry -- LBP-TOP +
-each curvature descriptor, oracle and nested a -- its scores rows and its figures (in the
-part's runs folder, `figures/`; rule fusion_<entry> gathers them)."""
+"""Rule fusion_<entry>_<part>: (scheme, protocol) pairs of a fusion entry -- LBP-TOP + each
+curvature descriptor, oracle and nested a -- their scores rows and, per pair, its figures (in
+the pair's runs folder, `figures/`; rule fusion_<entry> gathers them)."""
 
 from pathlib import Path
 
@@ -11,18 +11,19 @@ from microexp.runlog import rule_logger
 
 log = rule_logger(snakemake.log[0])
 entry = fusion_entries(snakemake.config)[snakemake.params.entry]
-part = tuple(snakemake.params.part)
-runs_dir = Path(snakemake.output.runs)
+parts = [tuple(part) for part in snakemake.params.parts]
+folders = [Path(runs) for runs in snakemake.output.runs]
 scores, runs = run_fusion_entry(
     entry,
     samples_tsv=snakemake.input.samples,
     feature_files=snakemake.params.feature_files,
-    out_dir=runs_dir.parent.parent,
+    out_dir=folders[0].parent.parent,
     scores_path=snakemake.output.scores,
     excluded_path=snakemake.output.excluded,
     summary_path=snakemake.output.summary,
-    parts=[part],
+    parts=parts,
 )
-captions = write_fusion_figures(entry, runs, runs_dir / "figures")
-write_captions(runs_dir / "figures" / "captions.json", captions)
-log.info("%s, %s: wrote %d scores rows and %d figures", *part, len(scores), len(captions))
+for part, folder in zip(parts, folders, strict=True):
+    captions = write_fusion_figures(entry, {part: runs[part]}, folder / "figures")
+    write_captions(folder / "figures" / "captions.json", captions)
+log.info("%s: wrote %d scores rows", ", ".join("/".join(p) for p in parts), len(scores))

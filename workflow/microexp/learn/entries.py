@@ -8,9 +8,10 @@
 files exactly as one job would have: experiments do not depend on each other's presence.
 ``config["fusion"]`` holds fusion entries (`FusionEntry`): LBP-TOP fused with each curvature
 descriptor, per class scheme and protocol, with the oracle a and the nested a (DSME-3D Table 11,
-Eq. 13); one job per (scheme, protocol) of an entry (`FusionEntry.parts`,
-``fusion_<entry>_<scheme>_<protocol>``, chunk k of the entry's chunk files in that order) and
-``fusion_<entry>`` joining them with `merge_entry_chunks`.
+Eq. 13); one job for all its (scheme, protocol) pairs (``fusion_<entry>_all``) or, with
+``split_jobs: true``, one per pair (`FusionEntry.part_jobs`,
+``fusion_<entry>_<scheme>_<protocol>``, chunk k of the entry's chunk files in that order), and
+``fusion_<entry>`` joining their files with `merge_entry_chunks`.
 
 Files (docs/data-contracts.md; the rules give every path, this module derives none):
 
@@ -85,6 +86,7 @@ _FUSION_KEYS = {
     "alpha_step",
     "criterion",
     "inner_n_splits",
+    "split_jobs",
 }
 
 
@@ -154,6 +156,7 @@ class FusionEntry:
     alphas: tuple[float, ...]
     criterion: str
     inner_n_splits: int
+    split_jobs: bool = False  # one job per (scheme, protocol) (`parts`); results are the same
 
     @classmethod
     def from_config(
@@ -222,6 +225,7 @@ class FusionEntry:
             alphas=tuple(float(a) for a in alpha_grid(float(spec.get("alpha_step", 0.05)))),
             criterion=criterion,
             inner_n_splits=int(spec.get("inner_n_splits", 10)),
+            split_jobs=bool(spec.get("split_jobs", False)),
         )
 
     @property
@@ -229,11 +233,16 @@ class FusionEntry:
         return [s.scheme.name for s in self.experiments2d]
 
     def parts(self) -> list[tuple[str, str]]:
-        """The entry's (scheme, protocol) pairs in the order its files list them: each is a
-        job of its own (``fusion_<entry>_<scheme>_<protocol>``; joined by ``fusion_<entry>``),
-        since no pair shares a computation with another (the LBP-TOP memo is per scheme and
-        split)."""
+        """The entry's (scheme, protocol) pairs in the order its files list them. No pair
+        shares a computation with another (the LBP-TOP memo is per scheme and split), so with
+        ``split_jobs`` each is a job of its own (``fusion_<entry>_<scheme>_<protocol>``);
+        ``fusion_<entry>`` joins the jobs' files either way."""
         return [(scheme, protocol) for scheme in self.schemes for protocol in self.protocols]
+
+    def part_jobs(self) -> list[list[tuple[str, str]]]:
+        """The pairs of each job: one job for all (the default: a small entry would pay each
+        job's start-up and feature reading again) or, with ``split_jobs``, one per pair."""
+        return [[part] for part in self.parts()] if self.split_jobs else [self.parts()]
 
     def experiments(self) -> list[ExperimentSpec]:
         """Every 2D and 3D experiment of the entry (for the feature settings they read)."""
