@@ -121,6 +121,7 @@ def test_summary(run):
         ("curvature_rc6_rs15_eh0_01_ek0_0001_d5_m20_synthetic_5", "curvature"),
         ("fusion_table11", "fusion"),
         ("fusion_table11_emotion_dsme3d_kfold", "fusion"),
+        ("fusion_table11_all", "fusion"),
         ("spotting_method", "spotting"),
         ("paper_table", "tables"),
         ("table12", "table12"),

@@ -386,6 +386,9 @@ def test_fusion_parts_joined_are_the_whole_entry_byte_for_byte(
     config["fusion"]["t11"]["kfold"] = {"n_splits": 3, "n_repeats": 2}
     entry = fusion_entries(config)["t11"]
     assert entry.parts() == [("objective", "loso"), ("objective", "kfold")]
+    assert entry.part_jobs() == [entry.parts()]  # one job unless split_jobs
+    config["fusion"]["t11"]["split_jobs"] = True
+    assert fusion_entries(config)["t11"].part_jobs() == [[p] for p in entry.parts()]
 
     def run(folder, parts=None):
         return run_fusion_entry(
