@@ -315,6 +315,19 @@ def test_fusion_entry_reports_oracle_and_nested_a_and_its_end_points(
     ]
 
 
+def _run_t11(entry, results_dir, folder, parts=None):
+    """The toy fusion entry run into ``folder`` (its runs, scores, excluded and summary)."""
+    return run_fusion_entry(
+        entry,
+        **inputs_of(results_dir),
+        out_dir=folder / "runs",
+        scores_path=folder / "t11.tsv",
+        excluded_path=folder / "t11.excluded.tsv",
+        summary_path=folder / "t11.json",
+        parts=parts,
+    )
+
+
 def test_fusion_entry_computes_lbptop_once_and_writes_what_separate_runs_write(
     results,  # noqa: F811
     tmp_path,
@@ -339,14 +352,7 @@ def test_fusion_entry_computes_lbptop_once_and_writes_what_separate_runs_write(
     monkeypatch.setattr(fusion, "cross_validate_svm", counted)
 
     def run(folder):
-        return run_fusion_entry(
-            entry,
-            **inputs_of(results),
-            out_dir=folder / "runs",
-            scores_path=folder / "t11.tsv",
-            excluded_path=folder / "t11.excluded.tsv",
-            summary_path=folder / "t11.json",
-        )
+        return _run_t11(entry, results, folder)
 
     run(tmp_path / "shared")
     shared_calls = list(calls)
@@ -391,15 +397,7 @@ def test_fusion_parts_joined_are_the_whole_entry_byte_for_byte(
     assert fusion_entries(config)["t11"].part_jobs() == [[p] for p in entry.parts()]
 
     def run(folder, parts=None):
-        return run_fusion_entry(
-            entry,
-            **inputs_of(results),
-            out_dir=folder / "runs",
-            scores_path=folder / "t11.tsv",
-            excluded_path=folder / "t11.excluded.tsv",
-            summary_path=folder / "t11.json",
-            parts=parts,
-        )
+        return _run_t11(entry, results, folder, parts)
 
     _, whole_runs = run(tmp_path / "whole")
     chunks = []
