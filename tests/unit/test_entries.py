@@ -37,7 +37,7 @@ from microexp.learn.entries import (
     run_classify_entry,
     run_fusion_entry,
 )
-from microexp.report.captions import Captions, write_captions
+from microexp.report.captions import Captions, join_captioned_figures, write_captions
 from microexp.report.exclusions import all_exclusions
 from tests.unit.test_experiments import (  # noqa: F401  (the module-scoped toy results)
     CURV,
@@ -440,6 +440,26 @@ def test_captions_are_read_when_asked_and_say_when_missing(tmp_path):
     write_captions(tmp_path / "captions.json", {"heatmap": "**N = 61**"})
     assert captions.get("heatmap") == "**N = 61**"
     assert "no caption 'curves'" in captions.get("curves")
+
+
+def test_part_figures_are_joined_with_their_captions_and_a_name_twice_is_refused(tmp_path):
+    """A split fusion entry's parts each write figures + captions.json; the join copies every
+    picture byte for byte and keeps every caption, in the parts' order."""
+    parts = [tmp_path / "loso", tmp_path / "kfold"]
+    pictures = {"curves_o_loso": b"\x89PNG loso", "curves_o_kfold": b"\x89PNG kfold"}
+    for part, (name, data) in zip(parts, pictures.items(), strict=True):
+        part.mkdir()
+        (part / f"{name}.png").write_bytes(data)
+        write_captions(part / "captions.json", {name: f"caption of {name}"})
+    joined = join_captioned_figures(parts, tmp_path / "report")
+    assert joined == {name: f"caption of {name}" for name in pictures}
+    for name, data in pictures.items():
+        assert (tmp_path / "report" / f"{name}.png").read_bytes() == data
+    assert Captions(tmp_path / "report" / "captions.json").get("curves_o_kfold") == (
+        "caption of curves_o_kfold"
+    )
+    with pytest.raises(ValueError, match=r"curves_o_loso.*two sources"):
+        join_captioned_figures([parts[0], parts[0]], tmp_path / "again")
 
 
 def test_table_html_escapes_text_and_marks_the_best_cell():

@@ -119,6 +119,8 @@ for _entry, _fusion in FUSION_ENTRIES.items():
             params:
                 entry=_entry,
                 parts=_pairs,
+                # the entry's runs folder: each pair's is <out_dir>/<scheme>/<protocol>
+                out_dir=lambda wildcards, output: str(Path(output.runs[0]).parents[1]),
                 feature_files=feature_file_map(_dataset, _fusion.experiments()),
                 fingerprint=fingerprint(_fusion.as_config()),
                 version=config["versions"]["classify"],

@@ -17,7 +17,7 @@ scores, runs = run_fusion_entry(
     entry,
     samples_tsv=snakemake.input.samples,
     feature_files=snakemake.params.feature_files,
-    out_dir=folders[0].parent.parent,
+    out_dir=snakemake.params.out_dir,
     scores_path=snakemake.output.scores,
     excluded_path=snakemake.output.excluded,
     summary_path=snakemake.output.summary,

@@ -485,9 +485,10 @@ def run_fusion_entry(
     docstring and the scores rows (kind ``fusion``: LBP-TOP alone, each descriptor alone, each
     fusion with its a). Returns the scores and the runs by (scheme, protocol).
 
-    ``parts``: only these (scheme, protocol) pairs of ``entry.parts()`` (the workflow runs one
-    job per pair and joins their files with ``merge_entry_chunks``: the rows of the whole
-    entry, byte for byte, since each pair's computation is independent of the others)."""
+    ``parts``: only these (scheme, protocol) pairs of ``entry.parts()`` (a split entry's job,
+    `FusionEntry.part_jobs`; the workflow joins the jobs' files with ``merge_entry_chunks``:
+    the rows of the whole entry, byte for byte, since each pair's computation is independent
+    of the others)."""
     if parts is not None:
         unknown = set(parts) - set(entry.parts())
         if unknown:

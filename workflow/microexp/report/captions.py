@@ -10,10 +10,11 @@ pictures, and the rule passes a `Captions` object as a param: the template
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["Captions", "write_captions"]
+__all__ = ["Captions", "join_captioned_figures", "write_captions"]
 
 
 class Captions:
@@ -48,3 +49,23 @@ def write_captions(path: str | Path, captions: Mapping[str, str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dict(captions), indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return path
+
+
+def join_captioned_figures(sources: Sequence[str | Path], folder: str | Path) -> dict[str, str]:
+    """Copy the PNGs of several jobs' figure folders (each with its ``captions.json``) into one
+    report folder and write their captions there, in the order of ``sources`` (e.g. the parts
+    of a split fusion entry). A figure name given by two sources is an error: one picture would
+    silently replace the other. Returns the joined captions."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    captions: dict[str, str] = {}
+    for source in map(Path, sources):
+        part = json.loads((source / "captions.json").read_text(encoding="utf-8"))
+        twice = set(part) & set(captions)
+        if twice:
+            raise ValueError(f"{source}: figures {sorted(twice)} are in two sources")
+        captions.update(part)
+        for png in sorted(source.glob("*.png")):
+            shutil.copyfile(png, folder / png.name)
+    write_captions(folder / "captions.json", captions)
+    return captions
