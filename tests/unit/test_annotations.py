@@ -7,7 +7,10 @@ then read back and compared value by value.
 
 from __future__ import annotations
 
+import datetime
+import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -392,6 +395,24 @@ def test_dsme3d_writer_round_trips(tmp_path: Path) -> None:
         assert column(table, name) == column(SYNTHETIC_ROWS, name), name
     assert column(table, "aus") == ["AU1+AU2", "AU12", "AU4+AU7"]
     assert column(table, "aus_facs") == ["1+2", "R12", "4+7"]
+
+
+def test_dsme3d_sheet_bytes_do_not_depend_on_the_time_of_writing(tmp_path: Path, monkeypatch):
+    # openpyxl stamps the save time into docProps/core.xml and zipfile into every entry: with the
+    # clock a day and a second later, the same rows must still give the same bytes.
+    first = write_dsme3d_sheet(SYNTHETIC_ROWS, tmp_path / "a.xlsx").read_bytes()
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 86_401.0)
+    second = write_dsme3d_sheet(SYNTHETIC_ROWS, tmp_path / "b.xlsx").read_bytes()
+    assert first == second
+    with zipfile.ZipFile(tmp_path / "b.xlsx") as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert archive.testzip() is None
+    properties = openpyxl.load_workbook(tmp_path / "b.xlsx").properties
+    assert properties.created == properties.modified == datetime.datetime(1980, 1, 1)
+    # and different rows still give different bytes
+    other = write_dsme3d_sheet(SYNTHETIC_ROWS.iloc[:2], tmp_path / "c.xlsx").read_bytes()
+    assert other != first
 
 
 def test_dsme3d_writer_keeps_macro_expressions(tmp_path: Path) -> None:

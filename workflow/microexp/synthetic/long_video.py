@@ -461,15 +461,15 @@ def casme_sq_sheets(plans: list[LongVideoPlan]) -> dict[str, list[list[object]]]
 def write_casme_sq_sheet(plans: list[LongVideoPlan], path: Path) -> Path:
     import openpyxl
 
+    from microexp.synthetic.sheet import save_workbook
+
     workbook = openpyxl.Workbook()
     workbook.remove(workbook.active)
     for name, rows in casme_sq_sheets(plans).items():
         sheet = workbook.create_sheet(name)
         for row in rows:
             sheet.append(row)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
-    return path
+    return save_workbook(workbook, path)
 
 
 def generic_sheet(plans: list[LongVideoPlan]) -> pd.DataFrame:

@@ -11,9 +11,9 @@ DSME-3D layout (:func:`write_dsme3d_sheet`; Wang et al., Sec. 3.5)
 
     ==  ====================  ==========================================================
     A   Participant           participant number (a number cell when it is all digits)
-    B   Sample                sample id ``<subject>_<video>`` (docs/methods.md#annotation-sheets
-    reading), text C   Onset frame           source frame numbers, number cells; a missing apex is
-    "/"
+    B   Sample                sample id ``<subject>_<video>``, text
+                              (docs/methods.md#annotation-sheets-reading)
+    C   Onset frame           source frame numbers, number cells; a missing apex is "/"
     D   Apex frame
     E   Offset frame
     F   AUs                   FACS codes joined by "+", e.g. "1+2" or "R1+R2+4"
@@ -28,6 +28,9 @@ DSME-3D layout (:func:`write_dsme3d_sheet`; Wang et al., Sec. 3.5)
     sample id, and a ``sample`` column other than ``<subject>_<video>`` cannot be written, so
     the writer refuses both.
 
+Both .xlsx writers here save through :func:`save_workbook`: the same rows give the same bytes
+(docs/layout.md#determinism-and-versions).
+
 Generic layout (:func:`write_generic_sheet`)
     A UTF-8 tab-separated file with a header line and the columns ``GENERIC_COLUMNS``:
     subject, video, sample, source (path of the recording or frame folder, relative to the
@@ -40,17 +43,22 @@ Generic layout (:func:`write_generic_sheet`)
 from __future__ import annotations
 
 import csv
+import datetime
+import io
+import zipfile
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 from openpyxl.styles import Alignment, Font
+from openpyxl.writer.excel import ExcelWriter
 
 from microexp.io.aus import format_aus, parse_aus
 
 __all__ = [
     "DSME3D_HEADER",
     "GENERIC_COLUMNS",
+    "save_workbook",
     "write_dsme3d_sheet",
     "write_generic_sheet",
 ]
@@ -65,6 +73,10 @@ DSME3D_HEADER: tuple[str, ...] = (
     "Objective class",
     "Non-objective class",
 )
+# The time written into a workbook's properties and zip entries: the DOS epoch, the earliest a zip
+# entry can hold. openpyxl stamps the save time into both, so that the same rows gave other bytes
+# on every run.
+SAVED_AT = datetime.datetime(1980, 1, 1)
 GENERIC_COLUMNS: tuple[str, ...] = (
     "subject",
     "video",
@@ -164,10 +176,7 @@ def write_dsme3d_sheet(rows: pd.DataFrame, path: str | Path) -> Path:
         )
     for letter, width in zip("ABCDEFGHI", (12, 10, 12, 12, 12, 16, 16, 20, 16), strict=True):
         sheet.column_dimensions[letter].width = width
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
-    return path
+    return save_workbook(workbook, path)
 
 
 def write_generic_sheet(rows: pd.DataFrame, path: str | Path) -> Path:
@@ -198,3 +207,36 @@ def _generic_field(record: dict[str, object], name: str) -> str:
     if name == "aus":
         return format_aus(parse_aus(value), style="facs")
     return str(value)
+
+
+class _FixedTimeZipFile(zipfile.ZipFile):
+    """A zip archive whose entries carry ``SAVED_AT`` instead of the time of writing
+    (``writestr`` of a name) or the file's modification time (``write``, which openpyxl uses
+    for the worksheets it writes to temporary files)."""
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        name = Path(filename).name if arcname is None else str(arcname)
+        self.writestr(name, Path(filename).read_bytes(), compress_type, compresslevel)
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        if isinstance(zinfo_or_arcname, str):
+            info = zipfile.ZipInfo(zinfo_or_arcname, date_time=SAVED_AT.timetuple()[:6])
+            info.compress_type = self.compression if compress_type is None else compress_type
+            info.external_attr = 0o600 << 16  # what writestr gives an entry named by a string
+            zinfo_or_arcname, compress_type = info, None
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+
+def save_workbook(workbook: openpyxl.Workbook, path: str | Path) -> Path:
+    """Write ``workbook`` to ``path`` (.xlsx) so that its bytes depend on its cells only: created
+    and modified properties and every zip entry's time are ``SAVED_AT`` (openpyxl's
+    ``Workbook.save`` stamps the time of saving into both). Returns the path written."""
+    workbook.properties.created = workbook.properties.modified = SAVED_AT
+    buffer = io.BytesIO()
+    with _FixedTimeZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        # ExcelWriter is what Workbook.save runs, without its resetting `modified` to now.
+        ExcelWriter(workbook, archive).write_data()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+    return path
