@@ -110,7 +110,7 @@ def open3d_threads(n: int) -> Iterator[None]:
     open3d sums ICP's normal equations over threads in whatever order they finish, so with
     more than one thread the transforms differ between runs in the last bits; one thread makes
     the stage bit-reproducible (docs/layout.md#determinism-and-versions). Snakemake parallelises
-    over samples instead. """
+    over samples instead."""
     previous = o3d.utility.get_max_threads()
     o3d.utility.set_max_threads(int(n))
     try:

@@ -367,8 +367,6 @@ def _register_clip(
     )
 
 
-
-
 def write_ply(
     path: str | os.PathLike[str], points: np.ndarray, colors: np.ndarray | None = None
 ) -> None:

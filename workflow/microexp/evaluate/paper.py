@@ -302,8 +302,6 @@ PUBLISHED_FIGURES: tuple[PublishedFigure, ...] = (
 )
 
 
-
-
 def find_published(
     paper: str | None = None,
     table: str | None = None,

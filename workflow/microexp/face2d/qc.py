@@ -6,7 +6,7 @@ crop outline; the aligned crop with the 6 x 6 block layout (DSME-3D Fig. 4) and 
 feature grid (the grid of docs/methods.md#lbp-top, by its block formula) drawn over it (are both
 brows and the chin inside?); the mean-difference image (mean over frames of |frame - onset| on the
 aligned volume: where did the face move?); and the per-frame fit quality with re-detected frames
-marked. """
+marked."""
 
 from __future__ import annotations
 

@@ -277,7 +277,3 @@ def process_clip(
         apex=int(apex),
         params_json=json.dumps(params.as_dict(), sort_keys=True),
     )
-
-
-
-

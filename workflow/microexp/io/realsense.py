@@ -122,7 +122,7 @@ class Recording:
     image; timestamps_ms / frame_numbers are the color frames' (source numbering,
     docs/methods.md#capture-formats); depth_* are the paired depth frames' own. intrinsics are the
     color stream's (they are also the registered depth's), depth_to_color the 4x4 extrinsics in
-    metres. """
+    metres."""
 
     path: Path
     color: np.ndarray

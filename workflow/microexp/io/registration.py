@@ -2,7 +2,7 @@
 
 The face crop needs each color pixel's depth (docs/methods.md#3d-face), so the depth image is
 resampled onto the color camera's pixel grid; the reader applies this to every frame pair it
-returns. """
+returns."""
 
 from __future__ import annotations
 
