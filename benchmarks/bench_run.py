@@ -15,8 +15,16 @@ Disk: the bytes under `results/` by stage (`disk_by_stage`; the raw data set apa
 number of input frames (the frames the clip files index) and the bytes written per input
 frame, against the raw frame (color + depth at the clips' resolution, uncompressed) and the
 raw data set's bytes per frame as stored. Writes `<out>/run_<label>.json` and
-`<out>/run_<label>.png` (CPU minutes per stage, science and outside); MICROEXP_RUN_LABEL names
-them (default: the run folder's name).
+`<out>/run_<label>.png` (CPU minutes per stage, science and outside; wall against cores);
+MICROEXP_RUN_LABEL names them (default: the run folder's name).
+
+Other core counts (`cores_projected`, `project_cores`): the jobs' dependencies are read from the
+log (a job needs the jobs whose outputs, or files inside whose output folders, it reads), and
+the run's jobs, each with the wall it took in this run, are list-scheduled on 1-32 cores (the
+longest chain after a job first), next to two lower bounds no scheduler beats: the critical
+path and the summed job walls over the cores. A projection, not a measurement: a job's wall on
+another machine, or beside more jobs sharing memory bandwidth, differs; the schedule at the
+run's own core count against its measured wall says how far the model is off.
 
     MICROEXP_RUN=/tmp/paper MICROEXP_RUN_LABEL=paper python -m benchmarks bench_run
 
@@ -221,7 +229,8 @@ def log_cpu(path: Path) -> dict[str, float]:
 
 def run_jobs(run: Path, log: Path | None = None) -> pd.DataFrame:
     """One row per job the Snakemake log says finished: rule, stage, start and end (s after the
-    run started), wall s, and the CPU its log and its `benchmark:` file report."""
+    run started), wall s, threads, input and output paths, and the CPU its log and its
+    `benchmark:` file report."""
     log = log or snakemake_log(run)
     if log is None:
         return pd.DataFrame()
@@ -244,6 +253,10 @@ def run_jobs(run: Path, log: Path | None = None) -> pd.DataFrame:
             key, _, value = line.strip().partition(": ")
             if key in ("log", "benchmark"):
                 current[key] = value.split(", ")[0]
+            elif key in ("input", "output"):
+                current[key] = value.split(", ")
+            elif key == "threads":
+                current[key] = int(value)
             elif key == "jobid":
                 jobs[value] = current
             continue
@@ -262,6 +275,9 @@ def run_jobs(run: Path, log: Path | None = None) -> pd.DataFrame:
             "start_s": (job["start"] - started_at).total_seconds(),
             "end_s": (job["end"] - started_at).total_seconds(),
             "log": job.get("log"),
+            "threads": job.get("threads", 1),
+            "input": job.get("input", []),
+            "output": job.get("output", []),
         }
         row["wall_s"] = row["end_s"] - row["start_s"]
         row.update(log_cpu(run / job["log"]) if "log" in job else dict.fromkeys(_CPU_KEYS, np.nan))
@@ -388,6 +404,144 @@ def project_disk(measured: dict[str, int], measured_size: dict, target_size: dic
     }
 
 
+def job_dependencies(jobs: pd.DataFrame) -> dict[int, set[int]]:
+    """For each job, the jobs whose outputs it reads: an input path that is another job's
+    output, or lies inside another job's output folder (frame folders, PLY folders)."""
+    producer = {path: jobid for jobid, outputs in zip(jobs["jobid"], jobs["output"], strict=True)
+                for path in outputs}  # fmt: skip
+    needs: dict[int, set[int]] = {}
+    for jobid, inputs in zip(jobs["jobid"], jobs["input"], strict=True):
+        found = set()
+        for path in inputs:
+            for candidate in (Path(path), *Path(path).parents):
+                if str(candidate) in producer:
+                    found.add(producer[str(candidate)])
+                    break
+        found.discard(jobid)
+        needs[int(jobid)] = found
+    return needs
+
+
+def critical_path_s(durations: dict[int, float], needs: dict[int, set[int]]) -> dict[int, float]:
+    """Each job's bottom level: its duration plus the longest chain of jobs that need it, in
+    seconds (the critical path is the largest)."""
+    users: dict[int, list[int]] = {job: [] for job in durations}
+    for job, before in needs.items():
+        for other in before:
+            users[other].append(job)
+    level: dict[int, float] = {}
+    # a job's level needs its users' levels: users first (reverse topological order)
+    for job in reversed(_topological_order(needs)):
+        level[job] = durations[job] + max((level[u] for u in users[job]), default=0.0)
+    return level
+
+
+def _topological_order(needs: dict[int, set[int]]) -> list[int]:
+    waiting = {job: len(before) for job, before in needs.items()}
+    users: dict[int, list[int]] = {job: [] for job in needs}
+    for job, before in needs.items():
+        for other in before:
+            users[other].append(job)
+    ready = sorted(job for job, count in waiting.items() if count == 0)
+    order = []
+    while ready:
+        job = ready.pop()
+        order.append(job)
+        for user in users[job]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                ready.append(user)
+    if len(order) != len(needs):
+        raise ValueError("job dependencies form a cycle")
+    return order
+
+
+def list_schedule_s(
+    durations: dict[int, float],
+    needs: dict[int, set[int]],
+    cores: int,
+    threads: dict[int, int] | None = None,
+) -> float:
+    """The wall (s) of running the jobs on ``cores`` cores with the classic critical-path list
+    schedule: whenever cores are free, start the ready jobs with the longest chain after them
+    first (ties: lower job id); a job takes its ``threads`` (at most ``cores``) for its
+    duration. An estimate of what a good scheduler achieves, no Snakemake overhead."""
+    threads = threads or {}
+    level = critical_path_s(durations, needs)
+    waiting = {job: set(before) for job, before in needs.items()}
+    users: dict[int, list[int]] = {job: [] for job in needs}
+    for job, before in needs.items():
+        for other in before:
+            users[other].append(job)
+    ready = {job for job, before in waiting.items() if not before}
+    running: list[tuple[float, int]] = []  # (end, job)
+    free, now, done = cores, 0.0, 0
+    while done < len(durations):
+        for job in sorted(ready, key=lambda j: (-level[j], j)):
+            need = min(threads.get(job, 1), cores)
+            if need <= free:
+                free -= need
+                ready.discard(job)
+                running.append((now + durations[job], job))
+        if not running:
+            raise ValueError("no job can start: dependencies on jobs that are not in the run")
+        running.sort()
+        now, job = running.pop(0)
+        free += min(threads.get(job, 1), cores)
+        done += 1
+        for user in users[job]:
+            waiting[user].discard(job)
+            if not waiting[user]:
+                ready.add(user)
+    return now
+
+
+def project_cores(
+    jobs: pd.DataFrame,
+    cores: tuple[int, ...] = (1, 2, 4, 8, 16, 32),
+    measured_cores: int | None = None,
+) -> dict:
+    """The run's wall on more (or fewer) cores, from its jobs' measured walls and the
+    dependencies between them (`job_dependencies`): the critical-path list schedule
+    (`list_schedule_s`), and two lower bounds no scheduler beats, the critical path and the
+    summed job walls over the cores. Each job keeps the wall it took in this run (on this
+    machine, beside the run's other jobs); the scheduler's own gaps between jobs are left out,
+    so `schedule_at_measured_cores_s` against the measured wall says how far off the model is."""
+    durations = dict(zip(jobs["jobid"].astype(int), jobs["wall_s"].astype(float), strict=True))
+    threads = dict(zip(jobs["jobid"].astype(int), jobs["threads"].astype(int), strict=True))
+    needs = job_dependencies(jobs)
+    level = critical_path_s(durations, needs)
+    path = max(level.values())
+    work = sum(durations.values())
+    rows = []
+    for n in cores:
+        rows.append({
+            "cores": n,
+            "list_schedule_s": list_schedule_s(durations, needs, n, threads),
+            "lower_bound_s": max(path, sum(durations[j] * min(threads[j], n) for j in durations)
+                                 / n),
+        })  # fmt: skip
+    # the chain behind the critical path, first job first
+    chain, job = [], max(level, key=level.get)
+    users = {j: [u for u, before in needs.items() if j in before] for j in durations}
+    while job is not None:
+        chain.append(job)
+        job = max(users[job], key=level.get, default=None)
+    rules = dict(zip(jobs["jobid"].astype(int), jobs["rule"], strict=True))
+    at_measured = (
+        list_schedule_s(durations, needs, measured_cores, threads) if measured_cores else None
+    )
+    return {
+        "measured_cores": measured_cores,
+        "schedule_at_measured_cores_s": at_measured,
+        "critical_path_s": path,
+        "critical_path_rules": [rules[j] for j in chain],
+        "job_wall_sum_s": work,
+        "dependencies": int(sum(len(v) for v in needs.values())),
+        "by_cores": rows,
+    }
+
+
 def run_summary(run: Path) -> dict:
     """Wall, jobs and CPU by stage of the finished run in `run` (its last Snakemake log)."""
     log = snakemake_log(run)
@@ -395,7 +549,9 @@ def run_summary(run: Path) -> dict:
     if jobs.empty:
         return {}
     stages = cpu_by_stage(jobs)
-    planned = re.search(r"(?m)^total\s+(\d+)\s*$", log.read_text(errors="replace"))
+    text = log.read_text(errors="replace")
+    planned = re.search(r"(?m)^total\s+(\d+)\s*$", text)
+    provided = re.search(r"(?m)^Provided cores: (\d+)", text)
     cpu = float(stages["cpu_s"].sum())
     outside = float(stages["outside_science_cpu_s"].sum())
     return {
@@ -414,7 +570,33 @@ def run_summary(run: Path) -> dict:
         # two cores: the wall the CPU needs at best, against the wall taken
         "cpu_s_over_2_cores": cpu / 2,
         "stages": stages.round(2).to_dict(orient="index"),
+        # the same jobs on other core counts (list schedule and lower bounds)
+        "cores_projected": project_cores(
+            jobs, measured_cores=int(provided.group(1)) if provided else None
+        ),
     }
+
+
+def _plot_cores(ax, projected: dict, wall_s: float) -> None:
+    """Wall against cores: the list schedule, the lower bound, the measured run."""
+    rows = pd.DataFrame(projected["by_cores"])
+    ax.plot(rows["cores"], rows["list_schedule_s"] / 60, "o-", label="list schedule (projected)")
+    ax.plot(rows["cores"], rows["lower_bound_s"] / 60, "k--", lw=0.8,
+            label="lower bound: max(critical path, job walls / cores)")  # fmt: skip
+    if projected.get("measured_cores"):
+        ax.plot([projected["measured_cores"]], [wall_s / 60], "r*", ms=11, label="measured run")
+    ax.axhline(projected["critical_path_s"] / 60, color="grey", lw=0.6, ls=":")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(rows["cores"], [str(c) for c in rows["cores"]])
+    ax.set_xlabel("cores")
+    ax.set_ylabel("wall (min)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(
+        f"the same jobs on other core counts; critical path "
+        f"{projected['critical_path_s'] / 60:.1f} min",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7)
 
 
 def main(out_dir: Path) -> dict:
@@ -441,8 +623,8 @@ def main(out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"run_{label}.json").write_text(json.dumps(summary, indent=1) + "\n")
     stages = pd.DataFrame(summary["stages"]).T
-    figure = Figure(figsize=(7.5, 4.2), layout="constrained")
-    ax = figure.add_subplot()
+    figure = Figure(figsize=(12.5, 4.2), layout="constrained")
+    ax, cores_ax = figure.subplots(1, 2, width_ratios=[1.6, 1])
     names = list(stages.index[::-1])
     science = stages["science_cpu_s"].astype(float)[::-1] / 60
     outside = stages["outside_science_cpu_s"].astype(float)[::-1] / 60
@@ -459,6 +641,7 @@ def main(out_dir: Path) -> dict:
         f"wall {summary['wall_s'] / 60:.1f} min",
         fontsize=9,
     )
+    _plot_cores(cores_ax, summary["cores_projected"], summary["wall_s"])
     figure.savefig(out_dir / f"run_{label}.png", dpi=110)
     print(
         json.dumps(

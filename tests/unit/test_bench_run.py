@@ -7,9 +7,18 @@ import math
 
 import pytest
 
-from benchmarks.bench_run import cpu_by_stage, run_jobs, run_summary, stage_of_rule
+from benchmarks.bench_run import (
+    cpu_by_stage,
+    critical_path_s,
+    job_dependencies,
+    list_schedule_s,
+    run_jobs,
+    run_summary,
+    stage_of_rule,
+)
 
 SNAKEMAKE_LOG = """Building DAG of jobs...
+Provided cores: 2
 Job stats:
 job                      count
 ---------------------  -------
@@ -23,7 +32,8 @@ Select jobs to execute...
 Execute 2 jobs...
 [Sun Dec  6 05:00:00 2026]
 localrule face2d_synthetic_0:
-    output: results/synthetic/face2d/1_1.npz
+    input: results/synthetic/clips/1_1.json
+    output: results/synthetic/face2d/1_1.npz, results/synthetic/qc/face2d
     log: results/logs/synthetic/face2d/chunk_0.log
     jobid: 3
     benchmark: results/benchmarks/synthetic/face2d/chunk_0.tsv
@@ -40,6 +50,8 @@ Finished jobid: 3 (Rule: face2d_synthetic_0)
 1 of 4 steps (25%) done
 [Sun Dec  6 05:00:10 2026]
 localrule flow_synthetic_0:
+    input: results/synthetic/face2d/1_1.npz, results/synthetic/qc/face2d/1_1.png
+    output: results/synthetic/flow/1_1.npz
     log: results/logs/synthetic/flow/chunk_0.log
     jobid: 4
 Shell command: None
@@ -105,6 +117,52 @@ def test_summary(run):
     assert summary["cpu_s"] == 8 + 25 + 33
     assert summary["outside_science_cpu_s"] == 1 + 5 + 3
     assert not summary["cpu_s_exact"]
+
+
+def test_dependencies_from_the_jobs_inputs_and_outputs(run):
+    jobs = run_jobs(run)
+    # flow reads face2d's file and a file inside face2d's output folder; the clip file is no
+    # job's output (made before this run)
+    assert job_dependencies(jobs) == {3: set(), 5: set(), 4: {3}}
+    assert jobs.set_index("rule").loc["face2d_synthetic_0", "threads"] == 1
+
+
+def test_cores_projection_of_the_run(run):
+    projected = run_summary(run)["cores_projected"]
+    # face2d (10 s) -> flow (50 s); classify (40 s) alone
+    assert projected["critical_path_s"] == 60
+    assert projected["critical_path_rules"] == ["face2d_synthetic_0", "flow_synthetic_0"]
+    assert projected["measured_cores"] == 2
+    assert projected["schedule_at_measured_cores_s"] == 60
+    by_cores = {row["cores"]: row for row in projected["by_cores"]}
+    assert by_cores[1]["list_schedule_s"] == 100 and by_cores[1]["lower_bound_s"] == 100
+    assert by_cores[4]["list_schedule_s"] == 60 and by_cores[4]["lower_bound_s"] == 60
+
+
+def test_list_schedule_by_hand():
+    # a (3 s) and b (2 s) before d (1 s); c (2 s) alone
+    durations = {1: 3.0, 2: 2.0, 3: 2.0, 4: 1.0}
+    needs = {1: set(), 2: set(), 3: set(), 4: {1, 2}}
+    assert critical_path_s(durations, needs) == {1: 4.0, 2: 3.0, 3: 2.0, 4: 1.0}
+    # 1 core: everything in turn; 2 cores: a, b at 0, c at 2 (b done), d at 3 (a done) -> 4
+    assert [list_schedule_s(durations, needs, n) for n in (1, 2, 3)] == [8.0, 4.0, 4.0]
+
+
+def test_list_schedule_starts_the_longest_chain_first():
+    # Jobs 1 and 2 (5 s each) have lower ids than the chain 3 (1 s) -> 4 (10 s): starting by id
+    # would finish at 16 s on 2 cores; the chain first finishes at 11 s.
+    durations = {1: 5.0, 2: 5.0, 3: 1.0, 4: 10.0}
+    needs = {1: set(), 2: set(), 3: set(), 4: {3}}
+    assert list_schedule_s(durations, needs, 2) == 11.0
+
+
+def test_list_schedule_gives_a_job_its_threads():
+    # a 2-thread job (4 s) cannot share 2 cores: 4 + 3 s; on 3 cores the two run together
+    durations, needs = {1: 4.0, 2: 3.0}, {1: set(), 2: set()}
+    assert list_schedule_s(durations, needs, 2, threads={1: 2}) == 7.0
+    assert list_schedule_s(durations, needs, 3, threads={1: 2}) == 4.0
+    # more threads than cores: the job takes all of them
+    assert list_schedule_s(durations, needs, 1, threads={1: 2}) == 7.0
 
 
 @pytest.mark.parametrize(
