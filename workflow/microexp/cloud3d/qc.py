@@ -10,7 +10,6 @@ open3d's offscreen renderer needs a GPU/EGL that clusters lack.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import matplotlib
 
@@ -19,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from microexp.cloud3d.result import Cloud3DResult
+from microexp.figurefile import save_figure_png
 
 __all__ = ["plot_cloud3d_qc"]
 
@@ -106,8 +106,5 @@ def plot_cloud3d_qc(path: str | os.PathLike[str], result: Cloud3DResult, title: 
     # Fixed margins: tight_layout measures every label by drawing the figure once more
     # (40 % of the picture's CPU).
     fig.subplots_adjust(left=0.05, right=0.98, bottom=0.07, top=0.9, wspace=0.6, hspace=0.3)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # zlib level 1: the same pixels as the default level 6, written in a fraction of the CPU.
-    fig.savefig(path, dpi=90, pil_kwargs={"compress_level": 1})
+    save_figure_png(fig, path, dpi=90)
     plt.close(fig)

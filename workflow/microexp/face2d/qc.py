@@ -11,12 +11,10 @@ marked."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display on cluster nodes
-import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -24,9 +22,10 @@ from microexp.face2d.align import apply_affine, invert_affine
 from microexp.face2d.crop import BLOCK_LAYOUT, layout_lines, mean_difference_image
 from microexp.face2d.landmarks import INNER_EYE_CORNERS, LANDMARKS49
 from microexp.face2d.result import Face2DResult
+from microexp.figurefile import save_figure_png
 from microexp.grids import block_bounds
 
-__all__ = ["QC_FEATURE_GRID", "plot_face2d_qc", "save_figure_png"]
+__all__ = ["QC_FEATURE_GRID", "plot_face2d_qc"]
 
 QC_FEATURE_GRID = (5, 5)
 _EXTRA = tuple(i for i in range(68) if i not in LANDMARKS49)  # jaw 0-16, inner mouth 60, 64
@@ -137,23 +136,3 @@ def plot_face2d_qc(
     fig.subplots_adjust(left=0.015, right=0.94, bottom=0.02, top=0.9, wspace=0.18, hspace=0.26)
     save_figure_png(fig, path, dpi=90)
     plt.close(fig)
-
-
-def save_figure_png(fig: plt.Figure, path: str | os.PathLike[str], dpi: float) -> None:
-    """Write ``fig`` as an 8-bit RGB PNG at ``dpi``, the pixels ``fig.savefig(path, dpi=dpi)``
-    draws on an opaque figure, at zlib level 1.
-
-    Why not savefig: it writes RGBA at zlib level 6, and that encoding was about 40 % of a QC
-    picture's CPU time (~0.18 of ~0.43 s for the 1170 x 765 face2d picture); RGB at level 1
-    (OpenCV's encoder) takes ~0.05 s for a file about the same size (the alpha plane was all
-    opaque).
-    """
-    fig.set_dpi(dpi)
-    fig.canvas.draw()
-    bgr = cv2.cvtColor(np.asarray(fig.canvas.buffer_rgba()), cv2.COLOR_RGBA2BGR)
-    ok, encoded = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise RuntimeError(f"PNG encoding failed for {path}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(encoded.tobytes())

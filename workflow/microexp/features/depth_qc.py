@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from microexp.features.depth_sample import DepthFlowResult
+from microexp.figurefile import save_figure_png
 
 __all__ = ["plot_depth_flow_qc"]
 
@@ -68,7 +69,5 @@ def plot_depth_flow_qc(
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title, fontsize=11)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # zlib level 1: the same pixels as the default level 6, written in a fraction of the CPU.
-    fig.savefig(path, dpi=80, pil_kwargs={"compress_level": 1})
+    save_figure_png(fig, path, dpi=80)
     plt.close(fig)

@@ -10,13 +10,14 @@ face (residual head motion, a bad alignment).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display on cluster nodes
 import matplotlib.pyplot as plt
 import numpy as np
+
+from microexp.figurefile import save_figure_png
 
 __all__ = ["flow_to_rgb", "plot_flow_qc"]
 
@@ -83,6 +84,5 @@ def plot_flow_qc(
     # Fixed margins (tight_layout's for this layout), not tight_layout: it draws the figure once
     # more to measure the labels.
     fig.subplots_adjust(left=0.015, right=0.985, bottom=0.07, top=0.89, wspace=0.35, hspace=0.16)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    save_figure_png(fig, path, dpi=80)
     plt.close(fig)
