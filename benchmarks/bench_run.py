@@ -407,8 +407,9 @@ def project_disk(measured: dict[str, int], measured_size: dict, target_size: dic
 def job_dependencies(jobs: pd.DataFrame) -> dict[int, set[int]]:
     """For each job, the jobs whose outputs it reads: an input path that is another job's
     output, or lies inside another job's output folder (frame folders, PLY folders)."""
-    producer = {path: jobid for jobid, outputs in zip(jobs["jobid"], jobs["output"], strict=True)
-                for path in outputs}  # fmt: skip
+    producer = {}
+    for jobid, outputs in zip(jobs["jobid"], jobs["output"], strict=True):
+        producer.update(dict.fromkeys(outputs, jobid))
     needs: dict[int, set[int]] = {}
     for jobid, inputs in zip(jobs["jobid"], jobs["input"], strict=True):
         found = set()
@@ -422,13 +423,19 @@ def job_dependencies(jobs: pd.DataFrame) -> dict[int, set[int]]:
     return needs
 
 
-def critical_path_s(durations: dict[int, float], needs: dict[int, set[int]]) -> dict[int, float]:
-    """Each job's bottom level: its duration plus the longest chain of jobs that need it, in
-    seconds (the critical path is the largest)."""
-    users: dict[int, list[int]] = {job: [] for job in durations}
+def _users(needs: dict[int, set[int]]) -> dict[int, list[int]]:
+    """For each job, the jobs that need it (``needs`` turned around)."""
+    users: dict[int, list[int]] = {job: [] for job in needs}
     for job, before in needs.items():
         for other in before:
             users[other].append(job)
+    return users
+
+
+def critical_path_s(durations: dict[int, float], needs: dict[int, set[int]]) -> dict[int, float]:
+    """Each job's bottom level: its duration plus the longest chain of jobs that need it, in
+    seconds (the critical path is the largest)."""
+    users = _users(needs)
     level: dict[int, float] = {}
     # a job's level needs its users' levels: users first (reverse topological order)
     for job in reversed(_topological_order(needs)):
@@ -438,10 +445,7 @@ def critical_path_s(durations: dict[int, float], needs: dict[int, set[int]]) -> 
 
 def _topological_order(needs: dict[int, set[int]]) -> list[int]:
     waiting = {job: len(before) for job, before in needs.items()}
-    users: dict[int, list[int]] = {job: [] for job in needs}
-    for job, before in needs.items():
-        for other in before:
-            users[other].append(job)
+    users = _users(needs)
     ready = sorted(job for job, count in waiting.items() if count == 0)
     order = []
     while ready:
@@ -469,10 +473,7 @@ def list_schedule_s(
     threads = threads or {}
     level = critical_path_s(durations, needs)
     waiting = {job: set(before) for job, before in needs.items()}
-    users: dict[int, list[int]] = {job: [] for job in needs}
-    for job, before in needs.items():
-        for other in before:
-            users[other].append(job)
+    users = _users(needs)
     ready = {job for job, before in waiting.items() if not before}
     running: list[tuple[float, int]] = []  # (end, job)
     free, now, done = cores, 0.0, 0
@@ -515,15 +516,17 @@ def project_cores(
     work = sum(durations.values())
     rows = []
     for n in cores:
-        rows.append({
-            "cores": n,
-            "list_schedule_s": list_schedule_s(durations, needs, n, threads),
-            "lower_bound_s": max(path, sum(durations[j] * min(threads[j], n) for j in durations)
-                                 / n),
-        })  # fmt: skip
+        core_seconds = sum(durations[j] * min(threads[j], n) for j in durations)
+        rows.append(
+            {
+                "cores": n,
+                "list_schedule_s": list_schedule_s(durations, needs, n, threads),
+                "lower_bound_s": max(path, core_seconds / n),
+            }
+        )
     # the chain behind the critical path, first job first
     chain, job = [], max(level, key=level.get)
-    users = {j: [u for u, before in needs.items() if j in before] for j in durations}
+    users = _users(needs)
     while job is not None:
         chain.append(job)
         job = max(users[job], key=level.get, default=None)
@@ -581,8 +584,8 @@ def _plot_cores(ax, projected: dict, wall_s: float) -> None:
     """Wall against cores: the list schedule, the lower bound, the measured run."""
     rows = pd.DataFrame(projected["by_cores"])
     ax.plot(rows["cores"], rows["list_schedule_s"] / 60, "o-", label="list schedule (projected)")
-    ax.plot(rows["cores"], rows["lower_bound_s"] / 60, "k--", lw=0.8,
-            label="lower bound: max(critical path, job walls / cores)")  # fmt: skip
+    bound = "lower bound: max(critical path, job walls / cores)"
+    ax.plot(rows["cores"], rows["lower_bound_s"] / 60, "k--", lw=0.8, label=bound)
     if projected.get("measured_cores"):
         ax.plot([projected["measured_cores"]], [wall_s / 60], "r*", ms=11, label="measured run")
     ax.axhline(projected["critical_path_s"] / 60, color="grey", lw=0.6, ls=":")
