@@ -12,7 +12,7 @@ DSME-3D layout (:func:`write_dsme3d_sheet`; Wang et al., Sec. 3.5)
     ==  ====================  ==========================================================
     A   Participant           participant number (a number cell when it is all digits)
     B   Sample                sample id ``<subject>_<video>``, text
-                              (docs/methods.md#annotation-sheets-reading)
+                              (docs/methods.md#annotation-sheets)
     C   Onset frame           source frame numbers, number cells; a missing apex is "/"
     D   Apex frame
     E   Offset frame
